@@ -1,0 +1,13 @@
+# Writes a header holding every schema migration as a raw string, in version order.
+set(body "#pragma once\n// Generated from schema/*.sql at build time; do not edit.\n#include <array>\n#include <string_view>\n\nnamespace onboard::store {\n\nstruct Migration {\n    int version;\n    std::string_view name;\n    std::string_view sql;\n};\n\ninline constexpr std::array k_migrations{\n")
+foreach(file IN LISTS FILES)
+  get_filename_component(name ${file} NAME)
+  string(SUBSTRING ${name} 0 3 version)
+  math(EXPR version "${version}")
+  file(READ ${file} sql)
+  string(APPEND body "    Migration{${version}, \"${name}\", R\"onboard_sql(${sql})onboard_sql\"},\n")
+endforeach()
+string(APPEND body "};\n\n} // namespace onboard::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

@@ -1,0 +1,173 @@
+#pragma once
+
+#include "core/json.hpp"
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace onboard::store {
+
+enum class OpenMode { read_write, read_only };
+
+// What `onboard import` records about a file before its rows.
+struct ImportInfo {
+    std::string file_name;
+    std::int64_t file_size = 0;
+    std::string sha256;
+    std::vector<std::string> columns; // the CSV header in file order
+    core::Json mapping;               // object: workflow input -> CSV column name
+    std::string delimiter;
+};
+
+// Counts written when an import finishes.
+struct ImportCounts {
+    std::int64_t records = 0;
+    std::int64_t accepted = 0;
+    std::int64_t rejected = 0;
+    std::int64_t duplicates = 0;
+    std::int64_t superseded = 0;
+};
+
+// A validated CSV record ready to queue.
+struct NewRow {
+    std::int64_t line = 0;
+    std::optional<std::string> name;
+    std::optional<std::string> external_id;
+    core::Json inputs;               // object of workflow inputs taken from the CSV
+    std::vector<std::string> source; // the record's fields as in the file
+};
+
+// The answer to queueing a row: accepted, or the live row it collides with.
+struct QueueResult {
+    bool accepted = false;
+    bool superseded_failed_row = false; // it replaced a failed row with the same key
+    std::string duplicate_field;        // "name" or "externalId" when not accepted
+    std::int64_t first_line = 0;        // line of the row it collides with
+    std::int64_t first_import_id = 0;   // import of that row
+};
+
+// A row leased to a run.
+struct LeasedRow {
+    std::int64_t id = 0;
+    std::int64_t import_id = 0;
+    std::int64_t line = 0;
+    core::Json inputs;
+    std::int64_t attempts = 0;      // attempts made before this lease
+    bool outcome_unknown = false;   // must be reconciled before any resend
+};
+
+// One request made for a row, as recorded in `attempts`.
+struct AttemptRecord {
+    std::int64_t row_id = 0;
+    std::int64_t run_id = 0;
+    std::int64_t batch_id = 0;
+    std::string kind = "create";    // create | reconcile
+    std::string started_at;         // ISO 8601 UTC
+    double duration_ms = 0;
+    std::optional<int> http_status;
+    std::string outcome;            // succeeded | failed | retry | outcome_unknown | reconciled | not_found
+    std::string error_class;        // empty when none
+    std::string error_message;
+    std::string customer_id;
+};
+
+// The row's new state after an attempt (written in the same transaction as the attempt).
+struct RowUpdate {
+    std::int64_t row_id = 0;
+    std::string state;              // succeeded | failed | pending | outcome_unknown
+    std::string error_class;
+    std::string error_message;
+    std::string customer_id;
+    core::Json outputs;             // workflow outputs when succeeded
+    bool reconciled = false;
+    std::optional<double> next_attempt_at; // unix seconds, for pending rows waiting for a retry
+    bool counts_as_attempt = true;  // false for a reconcile lookup
+};
+
+// Counts per state for one import (import_id 0 = all imports).
+struct StateCounts {
+    std::int64_t import_id = 0;
+    std::string file_name;
+    std::int64_t pending = 0, in_flight = 0, succeeded = 0, failed = 0, outcome_unknown = 0,
+                 rejected = 0, superseded = 0;
+    std::int64_t total() const {
+        return pending + in_flight + succeeded + failed + outcome_unknown + rejected + superseded;
+    }
+};
+
+// The results database: imports, the row queue, leases and the attempt history.
+// Every method throws onboard::StoreError on a database failure.
+class Store {
+public:
+    // Opens (creating when read_write) and migrates to the schema version this binary embeds.
+    // read_only refuses a database that does not exist or is from a newer binary.
+    explicit Store(const std::string& path, OpenMode mode = OpenMode::read_write);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    SQLite::Database& database();
+    int schema_version();
+
+    // Groups writes: commits at commit(), rolls back when destroyed uncommitted.
+    class Transaction {
+    public:
+        explicit Transaction(Store& store);
+        ~Transaction();
+        void commit();
+
+    private:
+        Store& m_store;
+        bool m_done = false;
+    };
+
+    // --- import ---
+    std::optional<std::int64_t> find_import_by_sha256(const std::string& sha256);
+    std::int64_t create_import(const ImportInfo& info);
+    // Queues a row unless a live row (not rejected/superseded) has the same name or externalId; a
+    // failed row with the same key is superseded by it (the fix-and-reimport loop).
+    QueueResult queue_row(std::int64_t import_id, const NewRow& row);
+    // Records a record rejected at import (state 'rejected', class 'invalid_input').
+    void reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
+                    const core::Json& inputs, const std::string& reason);
+    void finish_import(std::int64_t import_id, const ImportCounts& counts);
+
+    // --- run ---
+    // Starts a run; returns its id. `owner` tags the leases it takes.
+    std::int64_t begin_run(const std::string& owner, const std::string& api_url, int workers, int batch_size);
+    void finish_run(std::int64_t run_id, const std::string& status);
+    // Leases up to `limit` rows due now: expired leases and outcome_unknown rows first, then pending
+    // rows whose next_attempt_at has come, in import and line order. Creates a batches row.
+    // Returns the batch id (0 when nothing was leased) and fills `rows`.
+    std::int64_t lease_batch(std::int64_t run_id, const std::string& owner, int limit, double now,
+                             double lease_seconds, std::optional<std::int64_t> import_id,
+                             std::vector<LeasedRow>& rows);
+    // Pushes the lease expiry of every row this owner holds.
+    void extend_leases(const std::string& owner, double new_expiry);
+    // Returns rows this owner still holds to pending (an interrupted run) without losing attempts.
+    void release_leases(const std::string& owner);
+    // Records an attempt and the row's new state atomically (callers batch these in a Transaction).
+    void record(const AttemptRecord& attempt, const RowUpdate& update);
+    // Earliest next_attempt_at among pending rows, if any wait for a retry.
+    std::optional<double> next_due_time(std::optional<std::int64_t> import_id);
+    // Whether any row is pending, in flight or outcome_unknown.
+    bool has_unfinished(std::optional<std::int64_t> import_id);
+
+    // --- status ---
+    std::vector<StateCounts> state_counts(); // one per import, then a total with import_id 0
+
+private:
+    std::unique_ptr<SQLite::Database> m_db;
+};
+
+// Current time as ISO 8601 UTC with milliseconds.
+std::string now_iso8601();
+// Current time as unix seconds.
+double now_unix();
+
+} // namespace onboard::store

@@ -1,0 +1,46 @@
+#include "core/error.hpp"
+#include "core/json.hpp"
+
+#include <catch2/catch.hpp>
+
+using onboard::core::Json;
+
+TEST_CASE("json text round-trips with member order kept", "[json]") {
+    const std::string text = R"({"b":1,"a":[true,null,"x\ny"],"c":{"d":-2.5}})";
+    CHECK(Json::parse(text).dump() == text);
+}
+
+TEST_CASE("a json pointer walks objects and arrays", "[json]") {
+    const Json doc = Json::parse(R"({"data":{"list":[{"id":"c1"}],"a/b":7,"m~n":8}})");
+    REQUIRE(doc.at_pointer("/data/list/0/id") != nullptr);
+    CHECK(doc.at_pointer("/data/list/0/id")->as_string() == "c1");
+    CHECK(doc.at_pointer("/data/a~1b")->as_int() == 7);
+    CHECK(doc.at_pointer("/data/m~0n")->as_int() == 8);
+    CHECK(doc.at_pointer("") == &doc);
+    CHECK(doc.at_pointer("/data/list/1") == nullptr);
+    CHECK(doc.at_pointer("/data/list/x") == nullptr);
+    CHECK(doc.at_pointer("data") == nullptr);
+}
+
+TEST_CASE("control characters are escaped in json strings", "[json]") {
+    std::string out;
+    onboard::core::append_json_string(out, std::string("a\"b\\c\x01", 6));
+    CHECK(out == R"("a\"b\\c\u0001")");
+}
+
+TEST_CASE("malformed json names its source", "[json]") {
+    CHECK_THROWS_WITH(Json::parse("{\"a\":", "response body"),
+                      Catch::Matchers::StartsWith("response body: invalid JSON"));
+}
+
+TEST_CASE("set replaces a member of the same name", "[json]") {
+    Json object;
+    object.set("a", 1);
+    object.set("a", "two");
+    CHECK(object.dump() == R"({"a":"two"})");
+}
+
+TEST_CASE("utf-8 validation rejects a truncated sequence", "[json]") {
+    CHECK(onboard::core::is_valid_utf8("J\xC3\xBCrgen"));
+    CHECK_FALSE(onboard::core::is_valid_utf8("J\xC3"));
+}
