@@ -1,0 +1,128 @@
+#include "store/store.hpp"
+
+#include "core/error.hpp"
+#include "store/migrations.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+namespace onboard::store {
+
+namespace {
+
+// WAL lets status/report/query read while a run writes; synchronous=NORMAL in WAL mode keeps every
+// committed transaction across a process crash, and across power loss loses at most the last
+// commits since the previous checkpoint, never consistency (see README "Durability").
+void configure(SQLite::Database& db, OpenMode mode) {
+    db.setBusyTimeout(10000);
+    if (mode == OpenMode::read_write) {
+        db.exec("PRAGMA journal_mode=WAL");
+        db.exec("PRAGMA synchronous=NORMAL");
+    }
+    db.exec("PRAGMA foreign_keys=ON");
+}
+
+int user_version(SQLite::Database& db) {
+    return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+void migrate(SQLite::Database& db, const std::string& path) {
+    const int current = user_version(db);
+    const int newest = k_migrations.back().version;
+    if (current > newest) {
+        throw StoreError(path + ": schema version " + std::to_string(current) +
+                         " is newer than this onboard understands (" + std::to_string(newest) + ")");
+    }
+    for (const auto& migration : k_migrations) {
+        if (migration.version <= current) {
+            continue;
+        }
+        SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+        // Re-check inside the write lock: another process may have migrated meanwhile.
+        if (user_version(db) >= migration.version) {
+            continue;
+        }
+        db.exec(std::string(migration.sql));
+        db.exec("PRAGMA user_version=" + std::to_string(migration.version));
+        transaction.commit();
+    }
+}
+
+} // namespace
+
+Store::Store(const std::string& path, OpenMode mode) {
+    try {
+        if (mode == OpenMode::read_only) {
+            if (path != ":memory:" && !std::filesystem::exists(path)) {
+                throw StoreError(path + ": no such database (run `onboard import` first)");
+            }
+            m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
+            configure(*m_db, mode);
+            if (user_version(*m_db) > k_migrations.back().version) {
+                throw StoreError(path + ": schema version is newer than this onboard understands");
+            }
+            return;
+        }
+        m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        configure(*m_db, mode);
+        migrate(*m_db, path);
+    } catch (const SQLite::Exception& e) {
+        throw StoreError(path + ": " + e.what());
+    }
+}
+
+Store::~Store() = default;
+
+SQLite::Database& Store::database() { return *m_db; }
+
+int Store::schema_version() { return user_version(*m_db); }
+
+Store::Transaction::Transaction(Store& store) : m_store(store) {
+    try {
+        m_store.m_db->exec("BEGIN IMMEDIATE");
+    } catch (const SQLite::Exception& e) {
+        throw StoreError(std::string("cannot start a transaction: ") + e.what());
+    }
+}
+
+Store::Transaction::~Transaction() {
+    if (!m_done) {
+        try {
+            m_store.m_db->exec("ROLLBACK");
+        } catch (...) {
+            // Nothing sensible to do in a destructor; SQLite rolls back on close anyway.
+        }
+    }
+}
+
+void Store::Transaction::commit() {
+    try {
+        m_store.m_db->exec("COMMIT");
+        m_done = true;
+    } catch (const SQLite::Exception& e) {
+        throw StoreError(std::string("commit failed: ") + e.what());
+    }
+}
+
+std::string now_iso8601() {
+    const auto now = std::chrono::system_clock::now();
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+    return buffer;
+}
+
+double now_unix() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace onboard::store
