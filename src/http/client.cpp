@@ -1,0 +1,242 @@
+#include "http/client.hpp"
+
+#include "core/error.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <mutex>
+
+namespace onboard::http {
+
+namespace {
+
+// curl_global_init is not thread-safe; do it once per process.
+void global_init_once() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                             text.back() == '\n')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// One exchange: the easy handle and everything libcurl points into until it completes.
+struct Transfer {
+    std::uint64_t tag = 0;
+    CURL* easy = nullptr;
+    curl_slist* header_list = nullptr;
+    std::string body;
+    Response response;
+    std::chrono::steady_clock::time_point started;
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+    static_cast<Transfer*>(user)->response.body.append(data, size * count);
+    return size * count;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    const std::string_view line(data, size * count);
+    if (line.rfind("HTTP/", 0) == 0) {
+        transfer->response.headers.clear(); // a new response (after 100-continue or a redirect)
+    } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+        transfer->response.headers.emplace_back(lower(std::string(trim(line.substr(0, colon)))),
+                                                std::string(trim(line.substr(colon + 1))));
+    }
+    return size * count;
+}
+
+// Whether any byte of the request left this process: if none did, resending is always safe.
+bool request_was_sent(CURL* easy) {
+    long request_size = 0;
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
+    return request_size > 0;
+}
+
+void classify_failure(CURLcode code, CURL* easy, Response& response) {
+    response.failure_message = curl_easy_strerror(code);
+    switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+        response.failure = Failure::connect;
+        return;
+    case CURLE_OPERATION_TIMEDOUT:
+        response.failure = request_was_sent(easy) ? Failure::timeout : Failure::connect;
+        return;
+    default:
+        response.failure = request_was_sent(easy) ? Failure::connection_lost : Failure::connect;
+    }
+}
+
+} // namespace
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (key.size() == name.size() &&
+            std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            })) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+struct Client::Impl {
+    ClientOptions options;
+    CURLM* multi = nullptr;
+    std::vector<std::unique_ptr<Transfer>> active;
+    std::vector<CURL*> idle_handles; // reused: keeps their DNS cache and TLS session ids warm
+
+    CURL* take_handle() {
+        if (!idle_handles.empty()) {
+            CURL* easy = idle_handles.back();
+            idle_handles.pop_back();
+            curl_easy_reset(easy);
+            return easy;
+        }
+        return curl_easy_init();
+    }
+
+    void configure(Transfer& transfer, const Request& request) {
+        CURL* easy = transfer.easy;
+        curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, &transfer);
+        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+        curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_seconds * 1000));
+        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(options.connect_timeout_seconds * 1000));
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+        curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+        curl_easy_setopt(easy, CURLOPT_USERAGENT, "onboard/" ONBOARD_VERSION);
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        if (request.method != "GET" || !request.body.empty()) {
+            transfer.body = request.body;
+            curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer.body.data());
+            curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer.body.size()));
+        }
+        // No "Expect: 100-continue" round trip for large bodies.
+        transfer.header_list = curl_slist_append(transfer.header_list, "Expect:");
+        for (const auto& [name, value] : request.headers) {
+            const std::string line = name + ": " + value;
+            transfer.header_list = curl_slist_append(transfer.header_list, line.c_str());
+        }
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.header_list);
+    }
+
+    Response finish(Transfer& transfer, CURLcode code) {
+        Response response = std::move(transfer.response);
+        response.duration_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - transfer.started).count();
+        if (code == CURLE_OK) {
+            long status = 0;
+            curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
+            response.status = static_cast<int>(status);
+        } else {
+            response.headers.clear();
+            response.body.clear();
+            classify_failure(code, transfer.easy, response);
+        }
+        curl_multi_remove_handle(multi, transfer.easy);
+        curl_slist_free_all(transfer.header_list);
+        transfer.header_list = nullptr;
+        idle_handles.push_back(transfer.easy);
+        return response;
+    }
+};
+
+Client::Client(ClientOptions options) : m_impl(std::make_unique<Impl>()) {
+    global_init_once();
+    m_impl->options = options;
+    m_impl->multi = curl_multi_init();
+    if (m_impl->multi == nullptr) {
+        throw HttpError("cannot initialise libcurl", 0, false);
+    }
+    curl_multi_setopt(m_impl->multi, CURLMOPT_MAXCONNECTS, options.max_connections);
+    curl_multi_setopt(m_impl->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+}
+
+Client::~Client() {
+    for (auto& transfer : m_impl->active) {
+        curl_multi_remove_handle(m_impl->multi, transfer->easy);
+        curl_slist_free_all(transfer->header_list);
+        curl_easy_cleanup(transfer->easy);
+    }
+    for (CURL* easy : m_impl->idle_handles) {
+        curl_easy_cleanup(easy);
+    }
+    curl_multi_cleanup(m_impl->multi);
+}
+
+void Client::start(std::uint64_t tag, const Request& request) {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->tag = tag;
+    transfer->easy = m_impl->take_handle();
+    if (transfer->easy == nullptr) {
+        throw HttpError("cannot create a libcurl handle", 0, false);
+    }
+    m_impl->configure(*transfer, request);
+    transfer->started = std::chrono::steady_clock::now();
+    if (const CURLMcode code = curl_multi_add_handle(m_impl->multi, transfer->easy); code != CURLM_OK) {
+        curl_slist_free_all(transfer->header_list);
+        curl_easy_cleanup(transfer->easy);
+        throw HttpError(std::string("cannot start request: ") + curl_multi_strerror(code), 0, false);
+    }
+    m_impl->active.push_back(std::move(transfer));
+}
+
+std::vector<std::pair<std::uint64_t, Response>> Client::poll(int timeout_ms) {
+    std::vector<std::pair<std::uint64_t, Response>> done;
+    int running = 0;
+    curl_multi_perform(m_impl->multi, &running);
+    if (m_impl->active.empty()) {
+        return done;
+    }
+    curl_multi_poll(m_impl->multi, nullptr, 0, timeout_ms, nullptr);
+    curl_multi_perform(m_impl->multi, &running);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(m_impl->multi, &queued)) {
+        if (message->msg != CURLMSG_DONE) {
+            continue;
+        }
+        Transfer* transfer = nullptr;
+        curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
+        const CURLcode code = message->data.result;
+        done.emplace_back(transfer->tag, m_impl->finish(*transfer, code));
+        auto& active = m_impl->active;
+        active.erase(std::find_if(active.begin(), active.end(),
+                                  [transfer](const auto& owned) { return owned.get() == transfer; }));
+    }
+    return done;
+}
+
+std::size_t Client::in_flight() const { return m_impl->active.size(); }
+
+} // namespace onboard::http
