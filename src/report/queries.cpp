@@ -1,0 +1,310 @@
+#include "report/queries.hpp"
+
+#include "core/error.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+
+namespace onboard::report {
+
+namespace {
+
+core::Json column_value(const SQLite::Column& column) {
+    if (column.isNull()) {
+        return nullptr;
+    }
+    if (column.isInteger()) {
+        return static_cast<std::int64_t>(column.getInt64());
+    }
+    if (column.isFloat()) {
+        return column.getDouble();
+    }
+    return column.getString();
+}
+
+// Where each field of an import's records goes in the export: the k-th column of a given name fills
+// the k-th slot of that name in the union, so repeated header names keep their place.
+struct ColumnUnion {
+    std::vector<std::string> names;
+    std::map<std::int64_t, std::vector<std::size_t>> slots; // import id -> slot per source field
+
+    void add(std::int64_t import_id, const core::Json& columns) {
+        if (slots.count(import_id) != 0) {
+            return;
+        }
+        auto& slot = slots[import_id];
+        std::map<std::string, std::size_t> seen;
+        for (const auto& column : columns.items()) {
+            const std::string& name = column.as_string();
+            const std::size_t nth = seen[name]++;
+            std::size_t found = 0;
+            std::size_t index = 0;
+            for (; index < names.size(); ++index) {
+                if (names[index] == name && found++ == nth) {
+                    break;
+                }
+            }
+            if (index == names.size()) {
+                names.push_back(name);
+            }
+            slot.push_back(index);
+        }
+    }
+};
+
+struct FailedRow {
+    std::int64_t import_id = 0;
+    core::Json source;
+    core::Json line, error_class, error_message, attempts;
+};
+
+std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64_t> import_id,
+                                   ColumnUnion& columns) {
+    SqlWhere where;
+    where.raw("r.state IN ('failed', 'rejected')");
+    if (import_id) {
+        where.equals("r.import_id", *import_id);
+    }
+    SQLite::Statement select(store.database(),
+                             "SELECT r.import_id, r.source, i.columns, r.line, r.error_class, "
+                             "r.error_message, r.attempts FROM rows r JOIN imports i ON i.id = r.import_id" +
+                                 where.text() + " ORDER BY r.import_id, r.line");
+    where.bind(select);
+    std::vector<FailedRow> rows;
+    while (select.executeStep()) {
+        FailedRow row{select.getColumn(0).getInt64(), core::Json::parse(select.getColumn(1).getString(), "rows.source"),
+                      column_value(select.getColumn(3)), column_value(select.getColumn(4)),
+                      column_value(select.getColumn(5)), column_value(select.getColumn(6))};
+        columns.add(row.import_id, core::Json::parse(select.getColumn(2).getString(), "imports.columns"));
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+// With nothing to export the header still shows the source columns of the imports asked about.
+void add_import_columns(store::Store& store, std::optional<std::int64_t> import_id, ColumnUnion& columns) {
+    SqlWhere where;
+    if (import_id) {
+        where.equals("id", *import_id);
+    }
+    SQLite::Statement select(store.database(), "SELECT id, columns FROM imports" + where.text() + " ORDER BY id");
+    where.bind(select);
+    while (select.executeStep()) {
+        columns.add(select.getColumn(0).getInt64(),
+                    core::Json::parse(select.getColumn(1).getString(), "imports.columns"));
+    }
+}
+
+std::string blob_hex(const void* data, int size) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string out = "x'";
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (int i = 0; i < size; ++i) {
+        out += k_hex[bytes[i] >> 4];
+        out += k_hex[bytes[i] & 0xF];
+    }
+    return out + "'";
+}
+
+core::Json raw_value(sqlite3_stmt* statement, int index) {
+    switch (sqlite3_column_type(statement, index)) {
+    case SQLITE_INTEGER: return static_cast<std::int64_t>(sqlite3_column_int64(statement, index));
+    case SQLITE_FLOAT: return sqlite3_column_double(statement, index);
+    case SQLITE_TEXT:
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, index)),
+                           static_cast<std::size_t>(sqlite3_column_bytes(statement, index)));
+    case SQLITE_BLOB:
+        return blob_hex(sqlite3_column_blob(statement, index), sqlite3_column_bytes(statement, index));
+    default: return nullptr;
+    }
+}
+
+// A failure caused by the SQL text is the user's (UsageError); anything else is the database's.
+[[noreturn]] void throw_query_error(sqlite3* db, int code) {
+    const std::string message = std::string("query: ") + sqlite3_errmsg(db);
+    const int primary = code & 0xFF;
+    if (primary == SQLITE_ERROR || primary == SQLITE_READONLY || primary == SQLITE_AUTH ||
+        primary == SQLITE_RANGE || primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH) {
+        throw UsageError(message);
+    }
+    throw StoreError(message);
+}
+
+struct StatementGuard {
+    sqlite3_stmt* statement = nullptr;
+    ~StatementGuard() { sqlite3_finalize(statement); }
+};
+
+// Whether `tail` holds another statement (not just spaces, semicolons or comments).
+bool holds_statement(sqlite3* db, const char* tail) {
+    while (tail != nullptr && *tail != '\0') {
+        StatementGuard next;
+        const char* rest = nullptr;
+        if (sqlite3_prepare_v2(db, tail, -1, &next.statement, &rest) != SQLITE_OK || next.statement != nullptr) {
+            return true;
+        }
+        tail = rest;
+    }
+    return false;
+}
+
+// SQLiteCpp's exceptions become StoreError at this module's edge.
+template <typename F>
+ResultSet translated(std::string_view where, F&& work) {
+    try {
+        return work();
+    } catch (const SQLite::Exception& e) {
+        throw StoreError(std::string(where) + ": " + e.what());
+    }
+}
+
+ResultSet select_rows(store::Store& store, const RowFilter& filter) {
+    ResultSet result;
+    result.columns = {"row_id",        "import_id", "line",        "state",      "name",      "external_id",
+                      "error_class",   "error_message", "attempts", "customer_id", "reconciled", "updated_at"};
+    SqlWhere where;
+    where.add(filter, "r");
+    SQLite::Statement select(store.database(),
+                             "SELECT r.id, r.import_id, r.line, r.state, r.name, r.external_id, r.error_class, "
+                             "r.error_message, r.attempts, r.customer_id, r.reconciled, r.updated_at FROM rows r" +
+                                 where.text() + " ORDER BY r.import_id, r.line, r.id");
+    where.bind(select);
+    while (select.executeStep()) {
+        auto& row = result.rows.emplace_back();
+        for (int i = 0; i < 12; ++i) {
+            row.push_back(column_value(select.getColumn(i)));
+        }
+        row[10] = core::Json(select.getColumn(10).getInt() != 0);
+    }
+    return result;
+}
+
+ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_id) {
+    ColumnUnion columns;
+    const auto rows = failed_rows(store, import_id, columns);
+    if (rows.empty()) {
+        add_import_columns(store, import_id, columns);
+    }
+    std::size_t extras = 0;
+    for (const auto& row : rows) {
+        extras = std::max(extras, row.source.size() - std::min(row.source.size(), columns.slots[row.import_id].size()));
+    }
+    ResultSet result;
+    result.columns = columns.names;
+    for (std::size_t i = 1; i <= extras; ++i) {
+        result.columns.push_back("extra_" + std::to_string(i));
+    }
+    const std::size_t width = result.columns.size();
+    result.verbatim.assign(width, true);
+    for (const auto* name : {"line", "error_class", "error_message", "attempts"}) {
+        result.columns.push_back(name);
+        result.verbatim.push_back(false);
+    }
+    for (const auto& row : rows) {
+        const auto& slot = columns.slots[row.import_id];
+        std::vector<core::Json> cells(width, core::Json(""));
+        for (std::size_t k = 0; k < row.source.size(); ++k) {
+            cells[k < slot.size() ? slot[k] : columns.names.size() + (k - slot.size())] = row.source.items()[k];
+        }
+        for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts}) {
+            cells.push_back(*value);
+        }
+        result.rows.push_back(std::move(cells));
+    }
+    return result;
+}
+
+ResultSet select_succeeded(store::Store& store, std::optional<std::int64_t> import_id) {
+    SqlWhere where;
+    where.raw("state = 'succeeded'");
+    if (import_id) {
+        where.equals("import_id", *import_id);
+    }
+    SQLite::Statement select(store.database(), "SELECT customer_id, inputs, import_id, line FROM rows" +
+                                                   where.text() + " ORDER BY import_id, line, id");
+    where.bind(select);
+    std::vector<std::pair<std::vector<core::Json>, core::Json>> found; // (customer, import, line), inputs
+    std::vector<std::string> keys;
+    while (select.executeStep()) {
+        auto inputs = core::Json::parse(select.getColumn(1).getString(), "rows.inputs");
+        for (const auto& key : inputs.keys()) {
+            if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+                keys.push_back(key);
+            }
+        }
+        found.push_back({{column_value(select.getColumn(0)), column_value(select.getColumn(2)),
+                          column_value(select.getColumn(3))},
+                         std::move(inputs)});
+    }
+    ResultSet result;
+    result.columns.push_back("customer_id");
+    result.columns.insert(result.columns.end(), keys.begin(), keys.end());
+    result.columns.insert(result.columns.end(), {"import_id", "line"});
+    result.verbatim.assign(result.columns.size(), true);
+    for (const auto& [ids, inputs] : found) {
+        auto& row = result.rows.emplace_back();
+        row.push_back(ids[0]);
+        for (const auto& key : keys) {
+            const core::Json* value = inputs.find(key);
+            row.push_back(value == nullptr ? core::Json() : value->is_array() || value->is_object()
+                                                                ? core::Json(value->dump())
+                                                                : *value);
+        }
+        row.push_back(ids[1]);
+        row.push_back(ids[2]);
+    }
+    return result;
+}
+
+} // namespace
+
+ResultSet report_rows(store::Store& store, const RowFilter& filter) {
+    validate(filter, "report");
+    return translated("report", [&] { return select_rows(store, filter); });
+}
+
+ResultSet export_failed(store::Store& store, std::optional<std::int64_t> import_id) {
+    return translated("export", [&] { return select_failed(store, import_id); });
+}
+
+ResultSet export_succeeded(store::Store& store, std::optional<std::int64_t> import_id) {
+    return translated("export", [&] { return select_succeeded(store, import_id); });
+}
+
+ResultSet run_query(store::Store& store, const std::string& sql) {
+    sqlite3* db = store.database().getHandle();
+    StatementGuard guard;
+    const char* tail = nullptr;
+    const int prepared = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &guard.statement, &tail);
+    if (prepared != SQLITE_OK) {
+        throw_query_error(db, prepared);
+    }
+    if (guard.statement == nullptr) {
+        throw UsageError("query: no SQL statement given");
+    }
+    if (holds_statement(db, tail)) {
+        throw UsageError("query: give one SQL statement at a time");
+    }
+    ResultSet result;
+    const int count = sqlite3_column_count(guard.statement);
+    for (int i = 0; i < count; ++i) {
+        const char* name = sqlite3_column_name(guard.statement, i);
+        result.columns.emplace_back(name != nullptr ? name : "");
+    }
+    int step = SQLITE_ROW;
+    while ((step = sqlite3_step(guard.statement)) == SQLITE_ROW) {
+        auto& row = result.rows.emplace_back();
+        for (int i = 0; i < count; ++i) {
+            row.push_back(raw_value(guard.statement, i));
+        }
+    }
+    if (step != SQLITE_DONE) {
+        throw_query_error(db, sqlite3_extended_errcode(db));
+    }
+    return result;
+}
+
+} // namespace onboard::report
