@@ -1,0 +1,182 @@
+#include "workflow/runner.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+
+namespace onboard::workflow {
+
+namespace {
+
+std::string percent_encode(std::string_view text) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += k_hex[byte >> 4];
+            out += k_hex[byte & 15];
+        }
+    }
+    return out;
+}
+
+core::Json build_payload(const Payload& payload, const Scope& scope) {
+    switch (payload.kind) {
+    case Payload::Kind::literal:
+        return payload.literal;
+    case Payload::Kind::text:
+        return payload.text.evaluate(scope);
+    case Payload::Kind::object: {
+        core::Json out = core::Json::object();
+        for (std::size_t i = 0; i < payload.items.size(); ++i) {
+            out.set(payload.keys[i], build_payload(payload.items[i], scope));
+        }
+        return out;
+    }
+    case Payload::Kind::array: {
+        core::Json out = core::Json::array();
+        for (const Payload& item : payload.items) {
+            out.push_back(build_payload(item, scope));
+        }
+        return out;
+    }
+    }
+    return core::Json();
+}
+
+void collect_payload_inputs(const Payload& payload, std::vector<std::string>& names) {
+    for (const Reference& ref : payload.text.references()) {
+        if (ref.source == Reference::Source::inputs) {
+            names.push_back(ref.name);
+        }
+    }
+    for (const Payload& item : payload.items) {
+        collect_payload_inputs(item, names);
+    }
+}
+
+// A parameter value as text; null or multi-line values cannot be sent.
+std::string parameter_text(const Step& step, const Parameter& parameter, const Scope& scope) {
+    const auto nulls = parameter.value.null_references(scope);
+    if (!nulls.empty()) {
+        throw WorkflowError("step \"" + step.id + "\": " + parameter.in + " parameter \"" + parameter.name +
+                            "\": " + nulls.front() + " is null");
+    }
+    std::string text = to_text(parameter.value.evaluate(scope));
+    if (text.find_first_of("\r\n") != std::string::npos) {
+        throw WorkflowError("step \"" + step.id + "\": " + parameter.in + " parameter \"" + parameter.name +
+                            "\" holds a line break");
+    }
+    return text;
+}
+
+std::string encode_body(const Step& step, const core::Json& body) {
+    if (step.content_type.find("json") != std::string::npos) {
+        return body.dump();
+    }
+    if (step.content_type == "application/x-www-form-urlencoded" && body.is_object()) {
+        std::string out;
+        for (std::size_t i = 0; i < body.size(); ++i) {
+            out += (i == 0 ? "" : "&") + percent_encode(body.keys()[i]) + "=" + percent_encode(to_text(body.items()[i]));
+        }
+        return out;
+    }
+    return to_text(body);
+}
+
+} // namespace
+
+Runner::Runner(const Workflow& workflow, std::string base_url)
+    : m_workflow(&workflow), m_base_url(base_url.empty() ? workflow.default_server_url() : std::move(base_url)) {
+    while (!m_base_url.empty() && m_base_url.back() == '/') {
+        m_base_url.pop_back();
+    }
+}
+
+http::Request Runner::build_request(const Step& step, const Context& context) const {
+    const Scope scope{&context, nullptr, nullptr};
+    if (step.payload) {
+        std::vector<std::string> used;
+        collect_payload_inputs(*step.payload, used);
+        for (const InputSpec& input : m_workflow->inputs()) {
+            const core::Json* value = context.inputs.find(input.name);
+            if (input.required && (value == nullptr || value->is_null()) &&
+                std::find(used.begin(), used.end(), input.name) != used.end()) {
+                throw WorkflowError("step \"" + step.id + "\": required input \"" + input.name + "\" is missing");
+            }
+        }
+    }
+    http::Request request;
+    request.method = step.method;
+    std::string path = step.path;
+    std::string query;
+    bool has_accept = false;
+    for (const Parameter& parameter : step.parameters) {
+        const std::string value = parameter_text(step, parameter, scope);
+        if (parameter.in == "header") {
+            request.headers.emplace_back(parameter.name, value);
+            has_accept = has_accept || parameter.name == "Accept" || parameter.name == "accept";
+        } else if (parameter.in == "query") {
+            query += (query.empty() ? "?" : "&") + percent_encode(parameter.name) + "=" + percent_encode(value);
+        } else {
+            const std::string placeholder = "{" + parameter.name + "}";
+            for (auto at = path.find(placeholder); at != std::string::npos; at = path.find(placeholder)) {
+                path.replace(at, placeholder.size(), percent_encode(value));
+            }
+        }
+    }
+    request.url = m_base_url + path + query;
+    if (!has_accept) {
+        request.headers.emplace_back("Accept", "application/json");
+    }
+    if (step.payload) {
+        request.headers.emplace_back("Content-Type", step.content_type);
+        request.body = encode_body(step, build_payload(*step.payload, scope));
+    }
+    return request;
+}
+
+core::Json Runner::finish(const Context& context, std::string& error) const {
+    const Scope scope{&context, nullptr, nullptr};
+    core::Json out = core::Json::object();
+    error.clear();
+    for (const Output& output : m_workflow->outputs()) {
+        core::Json value = output.value.evaluate(scope);
+        if (value.is_null() && error.empty()) {
+            error = "output " + output.name + " is null";
+            const auto& refs = output.value.references();
+            const Step* step = refs.empty() ? nullptr : m_workflow->find_step(refs.front().step);
+            for (const Output& source : step != nullptr ? step->outputs : std::vector<Output>{}) {
+                if (source.name == refs.front().name) {
+                    error += ": the " + step->id + " response has nothing at " + source.value.text();
+                }
+            }
+        }
+        out.set(output.name, std::move(value));
+    }
+    return out;
+}
+
+const FailureAction* Runner::failure_action(const Step& step, const Context& context,
+                                            const http::Response& response) const {
+    core::Json body;
+    try {
+        body = core::Json::parse(response.body, "response");
+    } catch (const Error&) {
+        // Criteria on the body see null.
+    }
+    const Scope scope{&context, &response, &body};
+    for (const FailureAction& action : step.on_failure) {
+        if (std::all_of(action.criteria.begin(), action.criteria.end(),
+                        [&](const Condition& condition) { return condition.holds(scope); })) {
+            return &action;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace onboard::workflow
