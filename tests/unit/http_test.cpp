@@ -1,0 +1,125 @@
+#include "http/client.hpp"
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+using onboard::http::Client;
+using onboard::http::ClientOptions;
+using onboard::http::Failure;
+using onboard::http::Request;
+using onboard::http::Response;
+
+namespace {
+
+// A loopback server on a free port for the length of a test.
+class LoopbackServer {
+public:
+    LoopbackServer() {
+        m_server.Post("/echo", [](const httplib::Request& request, httplib::Response& response) {
+            response.set_header("X-Seen-Auth", request.get_header_value("Authorization"));
+            response.set_content(request.body, "application/json");
+        });
+        m_server.Post("/slow", [](const httplib::Request&, httplib::Response& response) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(600));
+            response.set_content("{}", "application/json");
+        });
+        m_server.Get("/status/503", [](const httplib::Request&, httplib::Response& response) {
+            response.status = 503;
+            response.set_content("<html>busy</html>", "text/html");
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+        m_server.wait_until_ready();
+    }
+    ~LoopbackServer() {
+        m_server.stop();
+        m_thread.join();
+    }
+    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(m_port) + path; }
+
+private:
+    httplib::Server m_server;
+    int m_port = 0;
+    std::thread m_thread;
+};
+
+std::vector<std::pair<std::uint64_t, Response>> wait_for(Client& client, std::size_t count) {
+    std::vector<std::pair<std::uint64_t, Response>> all;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (all.size() < count && std::chrono::steady_clock::now() < deadline) {
+        for (auto& done : client.poll(50)) {
+            all.push_back(std::move(done));
+        }
+    }
+    return all;
+}
+
+} // namespace
+
+TEST_CASE("a POST carries its body and headers and returns status, headers and body", "[http]") {
+    LoopbackServer server;
+    Client client;
+    Request request{"POST", server.url("/echo"), {{"Authorization", "Bearer abc"}, {"Content-Type", "application/json"}},
+                    R"({"x":1})"};
+    client.start(7, request);
+    const auto done = wait_for(client, 1);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].first == 7);
+    const Response& response = done[0].second;
+    CHECK(response.failure == Failure::none);
+    CHECK(response.status == 200);
+    CHECK(response.body == R"({"x":1})");
+    CHECK(response.header("x-seen-auth") == std::optional<std::string_view>("Bearer abc"));
+    CHECK(client.in_flight() == 0);
+}
+
+TEST_CASE("many exchanges are in flight at once on one thread", "[http]") {
+    LoopbackServer server;
+    Client client;
+    for (std::uint64_t tag = 0; tag < 40; ++tag) {
+        client.start(tag, Request{"POST", server.url("/echo"), {}, std::to_string(tag)});
+    }
+    CHECK(client.in_flight() == 40);
+    const auto done = wait_for(client, 40);
+    REQUIRE(done.size() == 40);
+    for (const auto& [tag, response] : done) {
+        CHECK(response.body == std::to_string(tag));
+    }
+}
+
+TEST_CASE("an HTML error page is a response, not a failure", "[http]") {
+    LoopbackServer server;
+    Client client;
+    client.start(1, Request{"GET", server.url("/status/503"), {}, ""});
+    const auto done = wait_for(client, 1);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].second.status == 503);
+    CHECK(done[0].second.failure == Failure::none);
+}
+
+TEST_CASE("a refused connection is a connect failure: nothing was sent", "[http]") {
+    int closed_port = 0;
+    {
+        httplib::Server probe;
+        closed_port = probe.bind_to_any_port("127.0.0.1");
+    } // closed again: nothing listens there now
+    Client client;
+    client.start(1, Request{"POST", "http://127.0.0.1:" + std::to_string(closed_port) + "/x", {}, "{}"});
+    const auto done = wait_for(client, 1);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].second.failure == Failure::connect);
+    CHECK_FALSE(done[0].second.outcome_unknown());
+}
+
+TEST_CASE("a timeout after the request was sent leaves the outcome unknown", "[http]") {
+    LoopbackServer server;
+    Client client(ClientOptions{0.2, 1, 16});
+    client.start(1, Request{"POST", server.url("/slow"), {}, "{}"});
+    const auto done = wait_for(client, 1);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].second.failure == Failure::timeout);
+    CHECK(done[0].second.outcome_unknown());
+}

@@ -1,0 +1,105 @@
+#include "worker/pacing.hpp"
+#include "worker/reconcile.hpp"
+
+#include <catch2/catch.hpp>
+
+using onboard::core::Json;
+using namespace onboard::worker;
+
+TEST_CASE("backoff stays within the exponential ceiling and the cap", "[worker]") {
+    Backoff backoff(0.5, 8, 42);
+    for (int attempt = 1; attempt <= 10; ++attempt) {
+        const double ceiling = std::min(8.0, 0.5 * (1 << (attempt - 1)));
+        for (int i = 0; i < 50; ++i) {
+            const double delay = backoff.delay(attempt, std::nullopt);
+            CHECK(delay >= 0);
+            CHECK(delay <= ceiling);
+        }
+    }
+}
+
+TEST_CASE("a longer Retry-After wins over the jittered delay", "[worker]") {
+    Backoff backoff(0.5, 8, 1);
+    CHECK(backoff.delay(1, 5.0) == 5.0);
+}
+
+TEST_CASE("the rate budget hands out one second's worth and then makes callers wait", "[worker]") {
+    RateBudget budget(10);
+    int taken = 0;
+    for (int i = 0; i < 100; ++i) {
+        taken += budget.try_take(100.0) ? 1 : 0;
+    }
+    CHECK(taken == 1); // the first call only starts the clock with one token
+    CHECK(budget.wait_time(100.0) > 0);
+    taken = 0;
+    for (int i = 0; i < 100; ++i) {
+        taken += budget.try_take(101.0) ? 1 : 0;
+    }
+    CHECK(taken == 10);
+}
+
+TEST_CASE("a 429 halves the rate and good answers add it back slowly", "[worker]") {
+    RateBudget budget(20);
+    budget.on_throttled(10.0, 0);
+    CHECK(budget.current_rate() == 10);
+    budget.on_throttled(10.5, 0); // at most one decrease per second
+    CHECK(budget.current_rate() == 10);
+    budget.on_success(12.0);
+    CHECK(budget.current_rate() == 11);
+    budget.on_success(12.5); // at most one increase per second
+    CHECK(budget.current_rate() == 11);
+}
+
+TEST_CASE("an unlimited budget starts limiting at half the observed rate after a 429", "[worker]") {
+    RateBudget budget(0);
+    CHECK(budget.try_take(1.0));
+    budget.on_throttled(2.0, 300);
+    CHECK(budget.current_rate() == 150);
+}
+
+TEST_CASE("the lookup asks by externalId and reuses the create request's endpoint and token", "[worker]") {
+    onboard::http::Request create{"POST", "http://127.0.0.1:9/api", {{"Authorization", "Bearer t"}}, "{}"};
+    const Json inputs = Json::parse(R"({"name":"Ada, Ltd","externalId":"C-1"})");
+    const auto lookup = build_lookup(create, inputs);
+    CHECK(lookup.url == create.url);
+    CHECK(lookup.headers == create.headers);
+    const Json body = Json::parse(lookup.body);
+    CHECK(body.at_pointer("/variables")->dump() == R"({"externalId":"C-1"})");
+    CHECK(body.at_pointer("/query")->as_string().find("customers(externalId: $externalId") != std::string::npos);
+}
+
+TEST_CASE("without an externalId the lookup asks by name", "[worker]") {
+    const auto lookup = build_lookup({}, Json::parse(R"({"name":"Ada"})"));
+    CHECK(Json::parse(lookup.body).at_pointer("/variables")->dump() == R"({"name":"Ada"})");
+}
+
+TEST_CASE("a lookup finds the customer only when name and externalId match", "[worker]") {
+    const Json inputs = Json::parse(R"({"name":"Ada","externalId":"C-1"})");
+    onboard::http::Response response;
+    response.status = 200;
+    response.body = R"({"data":{"customers":{"nodes":[{"id":"Q3VzdG9tZXI6MQ==","name":"Ada","externalId":"C-1"}],"totalCount":1}}})";
+    auto found = read_lookup(response, inputs);
+    CHECK(found.kind == LookupResult::Kind::found);
+    CHECK(found.customer_id == "Q3VzdG9tZXI6MQ==");
+
+    response.body = R"({"data":{"customers":{"nodes":[{"id":"x","name":"Bob","externalId":"C-1"}],"totalCount":1}}})";
+    found = read_lookup(response, inputs);
+    CHECK(found.kind == LookupResult::Kind::conflict);
+    CHECK(found.message == "a customer with this externalId exists with other values");
+
+    response.body = R"({"data":{"customers":{"nodes":[],"totalCount":0}}})";
+    CHECK(read_lookup(response, inputs).kind == LookupResult::Kind::not_found);
+
+    response.status = 502;
+    response.body = "<html>bad gateway</html>";
+    found = read_lookup(response, inputs);
+    CHECK(found.kind == LookupResult::Kind::failed);
+    CHECK(found.message == "lookup answered HTTP 502");
+}
+
+TEST_CASE("the exp claim is read from a JWT and garbage is not a JWT", "[worker]") {
+    // {"alg":"HS256"} . {"exp":1767225600} . signature
+    CHECK(jwt_expiry("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3NjcyMjU2MDB9.c2ln") == std::optional<double>(1767225600));
+    CHECK_FALSE(jwt_expiry("not-a-jwt"));
+    CHECK_FALSE(jwt_expiry("a.b.c"));
+}
