@@ -193,7 +193,7 @@ std::string format_status_table(const std::vector<ImportSummary>& imports, const
     for (const auto& s : imports) {
         add(s, *s.import_id, s.file_name);
     }
-    add(total, "total", "");
+    add(total, core::Json(), "total");
     return format_table(table, width, color);
 }
 
