@@ -1,0 +1,236 @@
+#include "cli/cli.hpp"
+
+#include "cli/job_setup.hpp"
+#include "cli/options.hpp"
+#include "cli/progress.hpp"
+#include "cli/report_commands.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "loader/importer.hpp"
+#include "report/retry.hpp"
+#include "report/summary.hpp"
+#include "store/store.hpp"
+#include "worker/pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace onboard::cli {
+
+namespace {
+
+// Counted by the SIGINT/SIGTERM handler; a signal handler can reach nothing else.
+std::atomic<int> g_interrupts{0};
+
+extern "C" void on_interrupt(int) { g_interrupts.fetch_add(1); }
+
+struct ImportCommand {
+    std::string file;
+    std::vector<std::string> maps;
+    std::string delimiter;
+};
+
+struct RunCommand {
+    worker::PoolOptions pool;
+    std::string api_url;
+    std::string refresh_token_file;
+    std::int64_t import_id = 0;
+    bool retry_failed = false;
+    bool json = false;
+    bool no_progress = false;
+    std::string log_file;
+};
+
+std::shared_ptr<core::Secrets> start_logging(const GlobalOptions& global, const std::string& file = "") {
+    auto secrets = std::make_shared<core::Secrets>();
+    core::setup_logging(core::parse_log_level(global.log_level), secrets, file);
+    return secrets;
+}
+
+std::optional<char> parse_delimiter(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    if (text == "," || text == ";") {
+        return text[0];
+    }
+    if (text == "tab" || text == "\\t" || text == "\t") {
+        return '\t';
+    }
+    throw UsageError("--delimiter must be ',', ';' or 'tab', not \"" + text + "\"");
+}
+
+int run_import(const GlobalOptions& global, const ImportCommand& command) {
+    start_logging(global);
+    const workflow::Workflow job = load_job(global);
+    loader::ImportOptions options;
+    options.path = command.file;
+    for (const auto& input : job.inputs()) {
+        options.inputs.push_back({input.name, input.type, input.required});
+    }
+    options.run_inputs = run_input_names(job);
+    for (const auto& map : command.maps) {
+        const auto equals = map.find('=');
+        if (equals == std::string::npos || equals == 0 || equals + 1 == map.size()) {
+            throw UsageError("--map expects input=Column, not \"" + map + "\"");
+        }
+        options.overrides.emplace_back(map.substr(0, equals), map.substr(equals + 1));
+    }
+    options.delimiter = parse_delimiter(command.delimiter);
+    store::Store store(global.db);
+    const loader::ImportSummary summary = loader::import_csv(options, store);
+    std::cout << loader::describe(summary, command.file);
+    return summary.counts.rejected > 0 ? k_exit_rows_failed : k_exit_ok;
+}
+
+int run_check(const GlobalOptions& global) {
+    start_logging(global);
+    const workflow::Workflow job = load_job(global);
+    for (const auto& warning : job.warnings()) {
+        std::cerr << "warning: " << warning << '\n';
+    }
+    std::size_t batch_steps = 0;
+    for (const auto& step : job.steps()) {
+        batch_steps += step.batch_scoped ? 1 : 0;
+    }
+    std::cout << (global.workflow.empty() ? default_workflow_path() : global.workflow) << ": ok ("
+              << job.steps().size() << " steps, " << batch_steps << " once per batch, "
+              << job.steps().size() - batch_steps << " per row)\n";
+    return k_exit_ok;
+}
+
+int exit_code_for(const worker::RunTotals& totals, const store::StateCounts& counts) {
+    if (totals.aborted) {
+        return k_exit_aborted;
+    }
+    if (totals.interrupted) {
+        return k_exit_interrupted;
+    }
+    return counts.failed + counts.rejected + counts.outcome_unknown > 0 ? k_exit_rows_failed : k_exit_ok;
+}
+
+int run_run(const GlobalOptions& global, RunCommand& command) {
+    auto secrets = start_logging(global, command.log_file);
+    const workflow::Workflow job = load_job(global);
+    for (const auto& warning : job.warnings()) {
+        spdlog::warn("{}", warning);
+    }
+    core::Json run_inputs = collect_run_inputs(job, command.refresh_token_file, *secrets);
+    worker::PoolOptions options = command.pool;
+    options.api_url = !command.api_url.empty() ? command.api_url : job.default_server_url();
+    options.refresh_token_file = command.refresh_token_file;
+    if (command.import_id > 0) {
+        options.import_id = command.import_id;
+    }
+    if (options.workers < 1 || options.batch_size < 1 || options.max_attempts < 1 || options.timeout_seconds <= 0) {
+        throw UsageError("--workers, --batch-size, --max-attempts and --timeout must be positive");
+    }
+    store::Store store(global.db);
+    if (command.retry_failed) {
+        report::RetryFilter filter;
+        filter.import_id = options.import_id;
+        const auto requeued = report::requeue_failed(store, filter);
+        std::cout << "requeued " << requeued << " failed rows\n";
+    }
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    ProgressLine progress(!command.no_progress);
+    worker::Pool pool(store, job, options, std::move(run_inputs), secrets);
+    const worker::RunTotals totals = pool.run(g_interrupts, [&](const worker::RunTotals& t) { progress.update(t); });
+    progress.finish();
+    const report::ImportSummary summary = report::summarize(store, options.import_id);
+    if (command.json) {
+        std::cout << report::summary_json(summary).dump() << '\n';
+    } else {
+        std::cout << "run: " << totals.succeeded << " succeeded (" << totals.reconciled << " reconciled), "
+                  << totals.failed << " failed, " << totals.retries << " retries, " << totals.batches
+                  << " batches, " << totals.requests << " requests in " << format_duration(totals.elapsed_seconds)
+                  << '\n';
+        if (totals.released > 0) {
+            std::cout << "run: " << totals.released << " rows handed back unsent; `onboard run` continues them\n";
+        }
+        std::cout << report::format_summary(summary);
+    }
+    if (totals.aborted) {
+        std::cerr << "error: run stopped: " << secrets->redact(totals.abort_reason) << '\n';
+    }
+    return exit_code_for(totals, summary.counts);
+}
+
+void add_import(CLI::App& app, GlobalOptions& global, ImportCommand& command, int& exit_code) {
+    auto* sub = app.add_subcommand("import", "read a CSV of customers into the queue");
+    add_global_options(*sub, global);
+    sub->add_option("file", command.file, "the CSV file")->required();
+    sub->add_option("--map", command.maps, "input=Column: take a workflow input from this column");
+    sub->add_option("--delimiter", command.delimiter, "',', ';' or 'tab' (default: detected from the header)");
+    sub->callback([&] { exit_code = run_import(global, command); });
+}
+
+void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exit_code) {
+    auto* sub = app.add_subcommand("run", "send the queued rows to Prismatic");
+    add_global_options(*sub, global);
+    auto& pool = command.pool;
+    sub->add_option("--workers", pool.workers, "requests in flight")->capture_default_str();
+    sub->add_option("--batch-size", pool.batch_size, "rows per batch (one token refresh each)")->capture_default_str();
+    sub->add_option("--api-url", command.api_url, "Prismatic base URL (default: the OpenAPI server)")
+        ->envname("PRISMATIC_URL");
+    sub->add_option("--refresh-token-file", command.refresh_token_file,
+                    "file holding the refresh token (else env PRISMATIC_REFRESH_TOKEN)");
+    sub->add_option("--import", command.import_id, "only rows of this import");
+    sub->add_option("--timeout", pool.timeout_seconds, "seconds per request")->capture_default_str();
+    sub->add_option("--max-attempts", pool.max_attempts, "create attempts per row")->capture_default_str();
+    sub->add_option("--rate", pool.rate, "requests/s shared by all workers (0: unlimited)")->capture_default_str();
+    sub->add_option("--lease-seconds", pool.lease_seconds, "how long a crashed run holds its rows")
+        ->capture_default_str();
+    sub->add_option("--max-auth-failures", pool.max_auth_failures, "consecutive 401s with a fresh token before stopping")
+        ->capture_default_str();
+    sub->add_flag("--retry-failed", command.retry_failed, "requeue failed rows first");
+    sub->add_flag("--json", command.json, "print the summary as JSON");
+    sub->add_flag("--no-progress", command.no_progress, "no progress line on the terminal");
+    sub->add_option("--log-file", command.log_file, "write the log here instead of stderr");
+    sub->callback([&] { exit_code = run_run(global, command); });
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+    CLI::App app{"onboard: create Prismatic customers from a CSV, exactly once, and know what happened to every row"};
+    app.set_version_flag("--version", std::string("onboard ") + ONBOARD_VERSION);
+    app.require_subcommand(1);
+    GlobalOptions global;
+    int exit_code = k_exit_ok;
+    ImportCommand import_command;
+    RunCommand run_command;
+    add_import(app, global, import_command, exit_code);
+    add_run(app, global, run_command, exit_code);
+    auto* check = app.add_subcommand("check", "validate a workflow before any request");
+    add_global_options(*check, global);
+    check->add_option("workflow", global.workflow, "the Arazzo file (default: the shipped job)");
+    check->callback([&] { exit_code = run_check(global); });
+    add_report_commands(app, global, exit_code);
+    try {
+        app.parse(argc, argv);
+        return exit_code;
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? k_exit_ok : k_exit_usage;
+    } catch (const InputError& e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return k_exit_usage;
+    } catch (const RunAborted& e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return k_exit_aborted;
+    } catch (const Error& e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return k_exit_usage;
+    } catch (const std::exception& e) {
+        std::cerr << "error: unexpected: " << e.what() << '\n';
+        return k_exit_usage;
+    }
+}
+
+} // namespace onboard::cli

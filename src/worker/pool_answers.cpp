@@ -1,0 +1,232 @@
+#include "worker/pool_impl.hpp"
+#include "worker/reconcile.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace onboard::worker {
+
+namespace {
+
+bool is_retryable(const workflow::StepResult& result) {
+    return result.retryable && result.error_class != "outcome_unknown";
+}
+
+} // namespace
+
+void Pool::Impl::on_row_step(Row& row, const Exchange& exchange, const http::Response& response) {
+    const workflow::Step& step = *row_steps[row.step];
+    const workflow::Context context = context_for(row);
+    workflow::StepResult result = runner.judge(step, context, response);
+    store::AttemptRecord attempt = attempt_for(row, exchange, response, "create");
+    ++row.attempts;
+    const double now = store::now_unix();
+    if (result.succeeded) {
+        budget.on_success(now);
+        row.step_outputs[step.id] = result.outputs;
+        if (++row.step < row_steps.size()) {
+            --row.attempts; // the next step of the same row is part of the same attempt
+            ready.push_front(&row);
+            return;
+        }
+        std::string error;
+        core::Json outputs = runner.finish(context_for(row), error);
+        if (error.empty()) {
+            succeed(row, std::move(attempt), std::move(outputs), false);
+        } else if (row.attempts > 1) {
+            // Nothing created this time, but an earlier attempt may have: look before failing.
+            start_lookup(row, std::move(attempt), Phase::lookup_duplicate, "duplicate", error, true);
+        } else {
+            fail(row, std::move(attempt), "validation", error);
+        }
+        return;
+    }
+    row.step = 0;
+    row.step_outputs.clear();
+    if (result.error_class == "auth") {
+        on_auth_failure(row, std::move(attempt), result, response.status);
+    } else if (result.error_class == "outcome_unknown") {
+        start_lookup(row, std::move(attempt), Phase::lookup_unknown, result.error_class, result.error_message, true);
+    } else if (result.error_class == "duplicate" && row.attempts > 1) {
+        start_lookup(row, std::move(attempt), Phase::lookup_duplicate, result.error_class, result.error_message, true);
+    } else if (is_retryable(result)) {
+        if (result.error_class == "rate_limited") {
+            const double elapsed = std::max(1.0, now - started);
+            budget.on_throttled(now, static_cast<double>(totals.requests) / elapsed);
+        }
+        if (row.attempts < options.max_attempts) {
+            retry_later(row, std::move(attempt), result);
+        } else {
+            fail(row, std::move(attempt), result.error_class,
+                 result.error_message + " (gave up after " + std::to_string(row.attempts) + " attempts)");
+        }
+    } else {
+        fail(row, std::move(attempt), result.error_class, result.error_message);
+    }
+}
+
+void Pool::Impl::on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result,
+                                 int status) {
+    if (status == 403) {
+        fail(row, std::move(attempt), "auth", result.error_message);
+        abort("HTTP 403: the token lacks permission for this operation; check the user's role");
+        return;
+    }
+    const std::shared_ptr<TokenContext>& used = row.sent_with;
+    if (used && used->from_rerefresh && used == row.batch->context) {
+        // A token minted because of a 401 was refused again: do not loop.
+        fail(row, std::move(attempt), "auth", result.error_message + " (after a re-refresh)");
+        if (++consecutive_auth_failures >= options.max_auth_failures) {
+            abort(std::to_string(consecutive_auth_failures) +
+                  " consecutive requests were refused with a fresh access token; stopping");
+        }
+        return;
+    }
+    store::RowUpdate update;
+    update.row_id = row.leased.id;
+    update.state = "in_flight";
+    update.error_class = "auth";
+    update.error_message = result.error_message;
+    attempt.outcome = "retry";
+    attempt.error_class = "auth";
+    attempt.error_message = result.error_message;
+    record(std::move(attempt), std::move(update));
+    ++totals.retries;
+    --row.attempts; // a refused token is our problem, not the row's
+    if (used && used == row.batch->context && !used->stale) {
+        used->stale = true;
+        auto job = std::make_shared<ContextJob>();
+        job->replaces = used;
+        context_jobs.push_front(job);
+        spdlog::info("access token refused (HTTP 401): refreshing once for the whole pool");
+    }
+    waiting_for_token.push_back(&row);
+}
+
+void Pool::Impl::on_lookup(Row& row, const Exchange& exchange, const http::Response& response) {
+    const LookupResult found = read_lookup(response, row.leased.inputs);
+    store::AttemptRecord attempt = attempt_for(row, exchange, response, "reconcile");
+    if (found.kind == LookupResult::Kind::found) {
+        core::Json outputs = core::Json::object();
+        outputs.set("customerId", found.customer_id);
+        outputs.set("customer", found.customer);
+        succeed(row, std::move(attempt), std::move(outputs), true);
+        return;
+    }
+    if (found.kind == LookupResult::Kind::conflict ||
+        (found.kind == LookupResult::Kind::not_found && row.phase == Phase::lookup_duplicate)) {
+        fail(row, std::move(attempt), "duplicate",
+             found.kind == LookupResult::Kind::conflict ? found.message : row.last_error_message);
+        return;
+    }
+    if (found.kind == LookupResult::Kind::not_found) {
+        // Nothing was created: resending is safe.
+        row.maybe_sent = false;
+        store::RowUpdate update;
+        update.row_id = row.leased.id;
+        update.counts_as_attempt = false;
+        attempt.outcome = "not_found";
+        if (row.attempts >= options.max_attempts) {
+            fail(row, std::move(attempt), row.last_error_class == "outcome_unknown" ? "network" : row.last_error_class,
+                 row.last_error_message + " (gave up after " + std::to_string(row.attempts) + " attempts)");
+            return;
+        }
+        update.state = "in_flight";
+        record(std::move(attempt), std::move(update));
+        row.phase = Phase::create;
+        ready.push_back(&row);
+        return;
+    }
+    if (response.status == 401 && row.sent_with && row.sent_with == row.batch->context && !row.sent_with->stale) {
+        row.sent_with->stale = true;
+        auto job = std::make_shared<ContextJob>();
+        job->replaces = row.sent_with;
+        context_jobs.push_front(job);
+        waiting_for_token.push_back(&row);
+        return;
+    }
+    if (++row.lookup_failures < options.max_attempts) {
+        row_timers.emplace(store::now_unix() + backoff.delay(row.lookup_failures, std::nullopt), &row);
+        return;
+    }
+    // Leave it for a later run: it must be reconciled before anything is resent.
+    store::RowUpdate update;
+    update.row_id = row.leased.id;
+    update.state = "outcome_unknown";
+    update.error_class = "outcome_unknown";
+    update.error_message = row.last_error_message + "; " + found.message;
+    update.counts_as_attempt = false;
+    attempt.outcome = "failed";
+    attempt.error_class = "outcome_unknown";
+    attempt.error_message = found.message;
+    record(std::move(attempt), std::move(update));
+    unresolved.insert(row.leased.id);
+    ++totals.unresolved;
+    finish_row(row);
+}
+
+void Pool::Impl::on_context_step(const std::shared_ptr<ContextJob>& job, const http::Response& response) {
+    context_job_in_flight = false;
+    const workflow::Step& step = *context_steps[job->step];
+    workflow::Context context;
+    context.inputs = run_inputs;
+    context.step_outputs = job->outputs;
+    const workflow::StepResult result = runner.judge(step, context, response);
+    if (result.succeeded) {
+        remember_rotated_refresh_token(response);
+        job->outputs[step.id] = result.outputs;
+        if (++job->step < context_steps.size()) {
+            context_jobs.push_front(job);
+        } else {
+            context_ready(*job);
+        }
+        return;
+    }
+    if (result.error_class == "auth" || !result.retryable) {
+        abort("step \"" + step.id + "\" failed (" + result.error_class + "): " + result.error_message +
+              (result.error_class == "auth" ? " — the refresh token is wrong or revoked; rows stay pending" : ""));
+        return;
+    }
+    if (++job->attempts >= options.max_attempts) {
+        abort("step \"" + step.id + "\" kept failing: " + result.error_message);
+        return;
+    }
+    job_timers.emplace(store::now_unix() + backoff.delay(job->attempts, result.retry_after_seconds), job);
+}
+
+void Pool::Impl::context_ready(ContextJob& job) {
+    auto context = std::make_shared<TokenContext>();
+    context->step_outputs = std::move(job.outputs);
+    context->from_rerefresh = job.replaces != nullptr;
+    read_token_expiry(*context);
+    if (job.batch == nullptr && job.replaces == nullptr) {
+        return; // its batch was handed back while the refresh was in flight
+    }
+    if (job.batch != nullptr) {
+        job.batch->context = context;
+        for (auto& row : job.batch->rows) {
+            ready.push_back(row.get());
+        }
+        return;
+    }
+    for (auto& batch : batches) {
+        if (batch->context == job.replaces || (batch->context && batch->context->stale)) {
+            batch->context = context;
+        }
+    }
+    for (Row* row : waiting_for_token) {
+        ready.push_front(row);
+    }
+    waiting_for_token.clear();
+}
+
+void Pool::Impl::abort(const std::string& reason) {
+    if (totals.aborted) {
+        return;
+    }
+    spdlog::error("{}", reason);
+    totals.aborted = true;
+    totals.abort_reason = reason;
+    stopping = true;
+}
+
+} // namespace onboard::worker

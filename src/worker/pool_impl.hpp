@@ -1,0 +1,244 @@
+#pragma once
+
+// Private to worker/: the pool's state and its methods, implemented across pool*.cpp.
+
+#include "core/error.hpp"
+#include "http/client.hpp"
+#include "store/store.hpp"
+#include "worker/pacing.hpp"
+#include "worker/pool.hpp"
+#include "worker/pool_state.hpp"
+#include "workflow/runner.hpp"
+#include "workflow/workflow.hpp"
+
+#include <deque>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace onboard::worker {
+
+
+inline constexpr std::size_t k_flush_every_records = 256;
+inline constexpr double k_flush_every_seconds = 0.1;
+
+inline std::uint64_t pick_seed(std::uint64_t seed) {
+    return seed != 0 ? seed : std::random_device{}();
+}
+
+
+struct Pool::Impl {
+    store::Store& store;
+    const workflow::Workflow& workflow;
+    PoolOptions options;
+    core::Json run_inputs;
+    std::shared_ptr<core::Secrets> secrets;
+    workflow::Runner runner;
+    http::Client client;
+    Backoff backoff;
+    RateBudget budget;
+    std::vector<const workflow::Step*> context_steps;
+    std::vector<const workflow::Step*> row_steps;
+
+    std::int64_t run_id = 0;
+    RunTotals totals;
+    std::deque<std::unique_ptr<Batch>> batches;
+    std::deque<std::shared_ptr<ContextJob>> context_jobs; // run one at a time (rotating refresh tokens)
+    bool context_job_in_flight = false;
+    std::deque<Row*> ready;
+    std::vector<Row*> waiting_for_token;
+    std::multimap<double, Row*> row_timers;
+    std::multimap<double, std::shared_ptr<ContextJob>> job_timers;
+    std::unordered_map<std::uint64_t, Exchange> exchanges;
+    std::uint64_t next_tag = 1;
+    std::unordered_set<std::int64_t> unresolved; // rows left outcome_unknown in this run
+    std::vector<std::pair<store::AttemptRecord, store::RowUpdate>> records;
+    double last_flush = 0;
+    double last_lease_extension = 0;
+    double lease_idle_until = 0;
+    bool stopping = false;
+    int consecutive_auth_failures = 0;
+    double started = 0;
+
+    Impl(store::Store& store_, const workflow::Workflow& workflow_, PoolOptions options_, core::Json inputs,
+         std::shared_ptr<core::Secrets> secrets_)
+        : store(store_), workflow(workflow_), options(std::move(options_)), run_inputs(std::move(inputs)),
+          secrets(std::move(secrets_)), runner(workflow_, options.api_url),
+          client(http::ClientOptions{options.timeout_seconds, std::min(10.0, options.timeout_seconds), 1024}),
+          backoff(options.backoff_base_seconds, options.backoff_cap_seconds, pick_seed(options.seed)),
+          budget(options.rate) {
+        for (const auto& step : workflow.steps()) {
+            (step.batch_scoped ? context_steps : row_steps).push_back(&step);
+        }
+        if (row_steps.empty()) {
+            throw WorkflowError("the workflow has no step that depends on a row's inputs: nothing to do per row");
+        }
+    }
+
+    // ---- recording ----
+
+    void record(store::AttemptRecord attempt, store::RowUpdate update) {
+        attempt.run_id = run_id;
+        records.emplace_back(std::move(attempt), std::move(update));
+        if (records.size() >= k_flush_every_records) {
+            flush();
+        }
+    }
+
+    void flush() {
+        if (records.empty()) {
+            return;
+        }
+        store::Store::Transaction transaction(store);
+        for (const auto& [attempt, update] : records) {
+            store.record(attempt, update);
+        }
+        transaction.commit();
+        records.clear();
+        last_flush = store::now_unix();
+    }
+
+    store::AttemptRecord attempt_for(const Row& row, const Exchange& exchange, const http::Response& response,
+                                     const std::string& kind) const {
+        store::AttemptRecord attempt;
+        attempt.row_id = row.leased.id;
+        attempt.batch_id = row.batch->id;
+        attempt.kind = kind;
+        attempt.started_at = exchange.started_at;
+        attempt.duration_ms = response.duration_ms;
+        if (response.failure == http::Failure::none) {
+            attempt.http_status = response.status;
+        }
+        return attempt;
+    }
+
+    core::Json row_inputs(const Row& row) const {
+        core::Json inputs = row.leased.inputs.is_object() ? row.leased.inputs : core::Json::object();
+        for (std::size_t i = 0; i < run_inputs.size(); ++i) {
+            inputs.set(run_inputs.keys()[i], run_inputs.items()[i]);
+        }
+        return inputs;
+    }
+
+    workflow::Context context_for(const Row& row) const {
+        workflow::Context context;
+        context.inputs = row_inputs(row);
+        if (row.batch->context) {
+            context.step_outputs = row.batch->context->step_outputs;
+        }
+        for (const auto& [step, outputs] : row.step_outputs) {
+            context.step_outputs[step] = outputs;
+        }
+        return context;
+    }
+
+    // ---- row outcomes ----
+
+    void finish_row(Row& row) {
+        row.done = true;
+        if (--row.batch->open_rows == 0) {
+            for (auto& [tag, exchange] : exchanges) {
+                if (exchange.job && exchange.job->batch == row.batch) {
+                    exchange.job->batch = nullptr; // its refresh is in flight; nobody waits for it now
+                }
+            }
+            for (auto it = batches.begin(); it != batches.end(); ++it) {
+                if (it->get() == row.batch) {
+                    batches.erase(it);
+                    break;
+                }
+            }
+        }
+    }
+
+    void succeed(Row& row, store::AttemptRecord attempt, core::Json outputs, bool reconciled) {
+        store::RowUpdate update;
+        update.row_id = row.leased.id;
+        update.state = "succeeded";
+        const core::Json* id = outputs.find("customerId");
+        update.customer_id = id != nullptr && id->is_string() ? id->as_string() : std::string();
+        update.outputs = std::move(outputs);
+        update.reconciled = reconciled;
+        update.counts_as_attempt = attempt.kind == "create";
+        attempt.outcome = reconciled ? "reconciled" : "succeeded";
+        attempt.customer_id = update.customer_id;
+        record(std::move(attempt), std::move(update));
+        ++totals.succeeded;
+        totals.reconciled += reconciled ? 1 : 0;
+        consecutive_auth_failures = 0;
+        finish_row(row);
+    }
+
+    void fail(Row& row, store::AttemptRecord attempt, const std::string& error_class, const std::string& message) {
+        store::RowUpdate update;
+        update.row_id = row.leased.id;
+        update.state = "failed";
+        update.error_class = error_class;
+        update.error_message = message;
+        update.counts_as_attempt = attempt.kind == "create";
+        attempt.outcome = "failed";
+        attempt.error_class = error_class;
+        attempt.error_message = message;
+        record(std::move(attempt), std::move(update));
+        ++totals.failed;
+        finish_row(row);
+    }
+
+    // Back to the queue with a due time: the schedule survives a restart.
+    void retry_later(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result) {
+        const double delay = backoff.delay(row.attempts, result.retry_after_seconds);
+        store::RowUpdate update;
+        update.row_id = row.leased.id;
+        update.state = "pending";
+        update.error_class = result.error_class;
+        update.error_message = result.error_message;
+        update.next_attempt_at = store::now_unix() + delay;
+        attempt.outcome = "retry";
+        attempt.error_class = result.error_class;
+        attempt.error_message = result.error_message;
+        record(std::move(attempt), std::move(update));
+        ++totals.retries;
+        finish_row(row);
+    }
+
+    // The row stays ours (in_flight) while we find out whether the create reached Prismatic.
+    void start_lookup(Row& row, store::AttemptRecord attempt, Phase phase, const std::string& error_class,
+                      const std::string& message, bool counts_as_attempt) {
+        store::RowUpdate update;
+        update.row_id = row.leased.id;
+        update.state = "in_flight";
+        update.error_class = error_class;
+        update.error_message = message;
+        update.counts_as_attempt = counts_as_attempt;
+        attempt.outcome = phase == Phase::lookup_unknown ? "outcome_unknown" : "failed";
+        attempt.error_class = error_class;
+        attempt.error_message = message;
+        record(std::move(attempt), std::move(update));
+        row.phase = phase;
+        row.maybe_sent = row.maybe_sent || phase == Phase::lookup_unknown;
+        row.last_error_class = error_class;
+        row.last_error_message = message;
+        ready.push_front(&row);
+    }
+
+    void on_row_step(Row& row, const Exchange& exchange, const http::Response& response);
+    void on_lookup(Row& row, const Exchange& exchange, const http::Response& response);
+    void on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result, int status);
+    void on_context_step(const std::shared_ptr<ContextJob>& job, const http::Response& response);
+    void context_ready(ContextJob& job);
+    void abort(const std::string& reason);
+    void start_context_job();
+    bool dispatch_row(Row& row, double now);
+    void dispatch(double now);
+    void lease_more(double now);
+    void release_unsent();
+    void fire_timers(double now);
+    bool token_needs_refresh(const TokenContext& context, double now) const;
+    void read_token_expiry(TokenContext& context) const;
+    void remember_rotated_refresh_token(const http::Response& response);
+    void register_secrets(const TokenContext& context) const;
+    void handle(std::uint64_t tag, http::Response response);
+    RunTotals run(const std::atomic<int>& interrupts, const ProgressCallback& progress);
+};
+
+} // namespace onboard::worker

@@ -1,0 +1,339 @@
+#include "worker/leases.hpp"
+#include "worker/pool_impl.hpp"
+#include "worker/reconcile.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace onboard::worker {
+
+namespace {
+
+constexpr double k_idle_lease_pause_seconds = 0.25;
+constexpr double k_dead_owner_check_seconds = 5;
+
+std::size_t rows_waiting(const std::deque<std::unique_ptr<Batch>>& batches) {
+    std::size_t count = 0;
+    for (const auto& batch : batches) {
+        if (!batch->context) {
+            count += batch->rows.size();
+        }
+    }
+    return count;
+}
+
+// Requests and answers are logged whole at trace level: the log's redactor hides the tokens.
+void trace_request(std::uint64_t tag, const http::Request& request) {
+    if (!spdlog::should_log(spdlog::level::trace)) {
+        return;
+    }
+    std::string headers;
+    for (const auto& [name, value] : request.headers) {
+        headers += name + ": " + value + "; ";
+    }
+    spdlog::trace("#{} {} {} [{}] {}", tag, request.method, request.url, headers, request.body);
+}
+
+void trace_response(std::uint64_t tag, const http::Response& response) {
+    if (!spdlog::should_log(spdlog::level::trace)) {
+        return;
+    }
+    if (response.failure != http::Failure::none) {
+        spdlog::trace("#{} no response after {:.1f} ms: {}", tag, response.duration_ms, response.failure_message);
+    } else {
+        spdlog::trace("#{} HTTP {} in {:.1f} ms: {}", tag, response.status, response.duration_ms, response.body);
+    }
+}
+
+} // namespace
+
+void Pool::Impl::start_context_job() {
+    if (context_job_in_flight || context_jobs.empty() || context_steps.empty()) {
+        return;
+    }
+    std::shared_ptr<ContextJob> job = context_jobs.front();
+    context_jobs.pop_front();
+    workflow::Context context;
+    context.inputs = run_inputs;
+    context.step_outputs = job->outputs;
+    Exchange exchange;
+    exchange.kind = Exchange::Kind::context_step;
+    exchange.job = job;
+    exchange.started_at = store::now_iso8601();
+    exchange.request = runner.build_request(*context_steps[job->step], context);
+    const std::uint64_t tag = next_tag++;
+    trace_request(tag, exchange.request);
+    client.start(tag, exchange.request);
+    exchanges.emplace(tag, std::move(exchange));
+    context_job_in_flight = true;
+    ++totals.requests;
+}
+
+// Sends the row's next request; false when the rate budget has no room yet.
+bool Pool::Impl::dispatch_row(Row& row, double now) {
+    const std::shared_ptr<TokenContext>& context = row.batch->context;
+    if (!context || context->stale) {
+        waiting_for_token.push_back(&row);
+        return true;
+    }
+    if (token_needs_refresh(*context, now)) {
+        context->stale = true;
+        auto job = std::make_shared<ContextJob>();
+        job->replaces = context;
+        context_jobs.push_front(job);
+        waiting_for_token.push_back(&row);
+        return true;
+    }
+    if (!budget.try_take(now)) {
+        return false;
+    }
+    Exchange exchange;
+    exchange.row = &row;
+    exchange.started_at = store::now_iso8601();
+    try {
+        const http::Request create = runner.build_request(*row_steps[row.step], context_for(row));
+        if (row.phase == Phase::create) {
+            exchange.request = create;
+        } else {
+            exchange.kind = Exchange::Kind::lookup;
+            exchange.request = build_lookup(create, row.leased.inputs);
+        }
+    } catch (const WorkflowError& e) {
+        store::AttemptRecord attempt;
+        attempt.row_id = row.leased.id;
+        attempt.batch_id = row.batch->id;
+        attempt.started_at = exchange.started_at;
+        fail(row, std::move(attempt), "validation", e.what());
+        return true;
+    }
+    row.sent_with = context;
+    const std::uint64_t tag = next_tag++;
+    trace_request(tag, exchange.request);
+    client.start(tag, exchange.request);
+    exchanges.emplace(tag, std::move(exchange));
+    ++totals.requests;
+    return true;
+}
+
+void Pool::Impl::dispatch(double now) {
+    start_context_job();
+    const std::size_t limit = static_cast<std::size_t>(options.workers) + (context_job_in_flight ? 1 : 0);
+    while (!ready.empty() && client.in_flight() < limit) {
+        Row* row = ready.front();
+        ready.pop_front();
+        if (!dispatch_row(*row, now)) {
+            ready.push_front(row);
+            break;
+        }
+        start_context_job(); // a row may have asked for a re-refresh
+    }
+}
+
+// Leases the next batch while the current ones still have rows to send: no barrier between batches.
+void Pool::Impl::lease_more(double now) {
+    if (stopping || now < lease_idle_until) {
+        return;
+    }
+    const std::size_t queued = ready.size() + rows_waiting(batches);
+    if (queued >= static_cast<std::size_t>(options.workers) || context_jobs.size() > 1) {
+        return;
+    }
+    flush();
+    std::vector<store::LeasedRow> leased;
+    const std::int64_t batch_id = store.lease_batch(run_id, options.owner, options.batch_size, now,
+                                                    options.lease_seconds, options.import_id, leased);
+    auto batch = std::make_unique<Batch>();
+    batch->id = batch_id;
+    std::vector<std::int64_t> parked;
+    for (auto& row : leased) {
+        if (unresolved.count(row.id) != 0) {
+            parked.push_back(row.id); // already failed to reconcile in this run: leave it for the next
+            continue;
+        }
+        auto owned = std::make_unique<Row>();
+        owned->batch = batch.get();
+        owned->attempts = static_cast<int>(row.attempts);
+        owned->phase = row.outcome_unknown ? Phase::lookup_unknown : Phase::create;
+        owned->maybe_sent = row.outcome_unknown;
+        owned->last_error_class = "outcome_unknown";
+        owned->last_error_message = "the request may have reached the server";
+        owned->leased = std::move(row);
+        batch->rows.push_back(std::move(owned));
+    }
+    if (!parked.empty()) {
+        release_rows(store, options.owner, {}, parked);
+    }
+    if (batch->rows.empty()) {
+        lease_idle_until = now + k_idle_lease_pause_seconds;
+        return;
+    }
+    ++totals.batches;
+    batch->open_rows = batch->rows.size();
+    if (context_steps.empty()) {
+        batch->context = std::make_shared<TokenContext>();
+        for (auto& row : batch->rows) {
+            ready.push_back(row.get());
+        }
+    } else {
+        auto job = std::make_shared<ContextJob>();
+        job->batch = batch.get();
+        context_jobs.push_back(job);
+    }
+    batches.push_back(std::move(batch));
+}
+
+void Pool::Impl::fire_timers(double now) {
+    while (!row_timers.empty() && row_timers.begin()->first <= now) {
+        ready.push_front(row_timers.begin()->second);
+        row_timers.erase(row_timers.begin());
+    }
+    while (!job_timers.empty() && job_timers.begin()->first <= now) {
+        context_jobs.push_front(job_timers.begin()->second);
+        job_timers.erase(job_timers.begin());
+    }
+}
+
+// Hands back every row held in memory and not in flight (interrupt or abort).
+void Pool::Impl::release_unsent() {
+    flush();
+    std::vector<std::int64_t> unsent;
+    std::vector<std::int64_t> maybe_sent;
+    std::unordered_set<const Row*> in_flight;
+    for (const auto& [tag, exchange] : exchanges) {
+        in_flight.insert(exchange.row);
+    }
+    std::vector<Row*> released;
+    for (auto& batch : batches) {
+        for (auto& row : batch->rows) {
+            if (!row->done && in_flight.count(row.get()) == 0) {
+                (row->maybe_sent ? maybe_sent : unsent).push_back(row->leased.id);
+                released.push_back(row.get());
+            }
+        }
+    }
+    for (Row* row : released) {
+        finish_row(*row); // may free its batch
+    }
+    ready.clear();
+    waiting_for_token.clear();
+    row_timers.clear();
+    context_jobs.clear();
+    job_timers.clear();
+    release_rows(store, options.owner, unsent, maybe_sent);
+    totals.released += static_cast<std::int64_t>(unsent.size() + maybe_sent.size());
+}
+
+void Pool::Impl::handle(std::uint64_t tag, http::Response response) {
+    auto found = exchanges.find(tag);
+    Exchange exchange = std::move(found->second);
+    exchanges.erase(found);
+    // Logged after the answer is handled: a rotated refresh token in it is then a known secret.
+    struct TraceAfter {
+        std::uint64_t tag;
+        const http::Response& response;
+        ~TraceAfter() { trace_response(tag, response); }
+    } trace_after{tag, response};
+    if (exchange.kind == Exchange::Kind::context_step) {
+        on_context_step(exchange.job, response);
+    } else if (exchange.row->done) {
+        return; // released by an interrupt while in flight
+    } else if (exchange.kind == Exchange::Kind::lookup) {
+        on_lookup(*exchange.row, exchange, response);
+    } else {
+        on_row_step(*exchange.row, exchange, response);
+    }
+}
+
+RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCallback& progress) {
+    if (options.owner.empty()) {
+        options.owner = make_owner_tag();
+    }
+    started = store::now_unix();
+    expire_dead_owners(store);
+    run_id = store.begin_run(options.owner, options.api_url, options.workers, options.batch_size);
+    for (const auto& counts : store.state_counts()) {
+        if (counts.import_id == 0 || (options.import_id && counts.import_id == *options.import_id)) {
+            totals.to_do = counts.pending + counts.in_flight + counts.outcome_unknown;
+            if (options.import_id) {
+                break;
+            }
+        }
+    }
+    double last_progress = 0;
+    double last_dead_check = started;
+    while (true) {
+        const double now = store::now_unix();
+        if (interrupts.load() >= 2) {
+            break;
+        }
+        if (interrupts.load() == 1 && !stopping) {
+            stopping = true;
+            totals.interrupted = true;
+            release_unsent();
+        }
+        if (stopping && (!ready.empty() || !waiting_for_token.empty() || !context_jobs.empty() ||
+                         !row_timers.empty() || !job_timers.empty())) {
+            release_unsent();
+        }
+        fire_timers(now);
+        if (now - last_dead_check > k_dead_owner_check_seconds) {
+            expire_dead_owners(store);
+            last_dead_check = now;
+        }
+        lease_more(now);
+        dispatch(now);
+        if (client.in_flight() == 0 && ready.empty() && batches.empty() && context_jobs.empty() &&
+            job_timers.empty()) {
+            if (stopping) {
+                break;
+            }
+            const auto due = store.next_due_time(options.import_id);
+            if (now >= lease_idle_until && !due) {
+                break;
+            }
+        }
+        int wait_ms = client.in_flight() > 0 ? 50 : 20;
+        if (!ready.empty() && client.in_flight() < static_cast<std::size_t>(options.workers)) {
+            wait_ms = std::min(wait_ms, static_cast<int>(budget.wait_time(now) * 1000) + 1);
+        }
+        for (auto& [tag, response] : client.poll(wait_ms)) {
+            handle(tag, std::move(response));
+        }
+        const double after = store::now_unix();
+        if (after - last_flush >= k_flush_every_seconds) {
+            flush();
+        }
+        if (after - last_lease_extension >= options.lease_seconds / 3) {
+            flush();
+            store.extend_leases(options.owner, after + options.lease_seconds);
+            last_lease_extension = after;
+        }
+        if (progress && after - last_progress >= 0.25) {
+            totals.elapsed_seconds = after - started;
+            progress(totals);
+            last_progress = after;
+        }
+    }
+    flush();
+    if (interrupts.load() >= 2) {
+        // Stop now: what is in flight may reach the server, so it is reconciled next time.
+        totals.interrupted = true;
+        std::vector<std::int64_t> maybe_sent;
+        for (const auto& [tag, exchange] : exchanges) {
+            if (exchange.row != nullptr && !exchange.row->done) {
+                maybe_sent.push_back(exchange.row->leased.id);
+                exchange.row->done = true;
+            }
+        }
+        release_unsent();
+        release_rows(store, options.owner, {}, maybe_sent);
+        totals.released += static_cast<std::int64_t>(maybe_sent.size());
+    }
+    totals.elapsed_seconds = store::now_unix() - started;
+    store.finish_run(run_id, totals.aborted ? "aborted" : totals.interrupted ? "interrupted" : "finished");
+    if (progress) {
+        progress(totals);
+    }
+    return totals;
+}
+
+} // namespace onboard::worker

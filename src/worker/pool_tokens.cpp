@@ -1,0 +1,103 @@
+#include "worker/pool_impl.hpp"
+#include "worker/reconcile.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace onboard::worker {
+
+namespace {
+
+// Writes the file next to itself and renames it over the original: never half a token on disk.
+void write_secret_file(const std::string& path, const std::string& value) {
+    const std::string temporary = path + ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        if (!out) {
+            throw UsageError(temporary + ": cannot write the rotated refresh token");
+        }
+        ::chmod(temporary.c_str(), 0600);
+        out << value << '\n';
+        out.flush();
+        if (!out) {
+            throw UsageError(temporary + ": cannot write the rotated refresh token");
+        }
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+        throw UsageError(path + ": cannot replace it with the rotated refresh token");
+    }
+}
+
+} // namespace
+
+void Pool::Impl::register_secrets(const TokenContext& context) const {
+    for (const auto& [step, outputs] : context.step_outputs) {
+        for (std::size_t i = 0; i < outputs.size(); ++i) {
+            if (outputs.items()[i].is_string()) {
+                for (const auto& secret : workflow.secret_outputs()) {
+                    if (secret == step + "." + outputs.keys()[i]) {
+                        secrets->add(outputs.items()[i].as_string());
+                    }
+                }
+            }
+        }
+    }
+}
+
+void Pool::Impl::read_token_expiry(TokenContext& context) const {
+    register_secrets(context);
+    const double now = store::now_unix();
+    for (const auto& [step, outputs] : context.step_outputs) {
+        for (const auto& value : outputs.items()) {
+            if (!value.is_string()) {
+                continue;
+            }
+            if (const auto exp = jwt_expiry(value.as_string())) {
+                context.expires_at = *exp;
+                context.lifetime = std::max(0.0, *exp - now);
+                return;
+            }
+        }
+    }
+}
+
+// A batch never starts, and a row is never sent, with a token in its last fifth of life
+// (at most a minute before exp): it would expire in flight.
+bool Pool::Impl::token_needs_refresh(const TokenContext& context, double now) const {
+    if (!context.expires_at) {
+        return false;
+    }
+    const double margin = std::min(60.0, context.lifetime * 0.2);
+    return now + margin >= *context.expires_at;
+}
+
+void Pool::Impl::remember_rotated_refresh_token(const http::Response& response) {
+    if (response.body.find("refresh_token") == std::string::npos) {
+        return;
+    }
+    core::Json body;
+    try {
+        body = core::Json::parse(response.body, "refresh response");
+    } catch (const Error&) {
+        return;
+    }
+    const core::Json* rotated = body.find("refresh_token");
+    if (rotated == nullptr || !rotated->is_string() || rotated->as_string().empty()) {
+        return;
+    }
+    secrets->add(rotated->as_string());
+    for (const auto& name : workflow.secret_inputs()) {
+        if (core::Json* value = run_inputs.find(name); value != nullptr && value->is_string()) {
+            *value = rotated->as_string();
+        }
+    }
+    if (!options.refresh_token_file.empty()) {
+        write_secret_file(options.refresh_token_file, rotated->as_string());
+    }
+    spdlog::info("the refresh token was rotated; using the new one from now on");
+}
+
+} // namespace onboard::worker

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Under 5xx, dropped connections, slow answers and 429s every row ends as exactly one customer.
+source "$(dirname "$0")/lib.sh"
+start_sim --seed 5 --fail-rate 0.1 --drop-rate 0.05 --slow-rate 0.03 --slow-ms 1500 --latency-ms 1
+make_csv 400 "$work/c.csv"
+onboard import "$work/c.csv" >/dev/null
+run_job --workers 16 --batch-size 50 --timeout 1 --max-attempts 10
+[ "$status" -eq 0 ] || { cat "$work/run.out" "$work/run.err"; fail "run exit $status"; }
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 400 "succeeded rows"
+expect_one_customer_per_row
+[ "$(sim_stat injected_drops)" -gt 0 ] || fail "no drops were injected"
+[ "$(sql "SELECT count(*) FROM attempts WHERE outcome = 'outcome_unknown'")" -gt 0 ] || fail "no unknown outcomes seen"
+[ "$(sql "SELECT count(*) FROM attempts WHERE error_class = 'server' AND outcome = 'retry'")" -gt 0 ] || fail "no 5xx retried"
+reconciled=$(sql "SELECT count(*) FROM rows WHERE reconciled = 1")
+[ "$reconciled" -gt 0 ] || fail "nothing was reconciled although drops commit first"
+pass "faults: $reconciled rows reconciled, one customer per row"
+
+# Rate limit: the pool slows down on 429 and still finishes.
+stop_sim
+rm -f "$ONBOARD_DB"*
+start_sim --rate-limit 50
+make_csv 200 "$work/d.csv"
+onboard import "$work/d.csv" >/dev/null
+run_job --workers 32 --batch-size 50
+[ "$status" -eq 0 ] || { cat "$work/run.out" "$work/run.err"; fail "rate-limited run exit $status"; }
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 200 "succeeded under a rate limit"
+expect_one_customer_per_row
+pass "rate limit: $(sim_stat rate_limited) answers were 429"
