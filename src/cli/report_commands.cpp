@@ -112,7 +112,7 @@ void add_report(CLI::App& app, GlobalOptions& global, int& exit_code) {
         Output output;
     };
     auto options = std::make_shared<Options>();
-    command->add_option("--state", options->filter.states, "only rows in these states");
+    command->add_option("--status,--state", options->filter.states, "only rows in these states");
     command->add_option("--class", options->filter.classes, "only rows with these failure classes");
     add_import_option(*command, options->import);
     add_output_options(*command, options->output, "table");
