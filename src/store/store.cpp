@@ -79,6 +79,16 @@ Store::~Store() = default;
 
 SQLite::Database& Store::database() { return *m_db; }
 
+SQLite::Statement& Store::cached(const char* sql) {
+    auto& statement = m_statements[sql];
+    if (!statement) {
+        statement = std::make_unique<SQLite::Statement>(*m_db, sql);
+    }
+    statement->tryReset();
+    statement->clearBindings();
+    return *statement;
+}
+
 int Store::schema_version() { return user_version(*m_db); }
 
 Store::Transaction::Transaction(Store& store) : m_store(store) {

@@ -3,11 +3,13 @@
 #include "core/json.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace onboard::store {
@@ -49,6 +51,7 @@ struct QueueResult {
     std::string duplicate_field;        // "name" or "externalId" when not accepted
     std::int64_t first_line = 0;        // line of the row it collides with
     std::int64_t first_import_id = 0;   // import of that row
+    std::string first_file_name;        // file name of that import
 };
 
 // A row leased to a run.
@@ -129,6 +132,12 @@ public:
     // --- import ---
     std::optional<std::int64_t> find_import_by_sha256(const std::string& sha256);
     std::int64_t create_import(const ImportInfo& info);
+    // Whether finish_import was called for the import (false: interrupted, to be resumed).
+    bool import_finished(std::int64_t import_id);
+    // The last CSV line stored for the import (0 when none): where a resumed import goes on.
+    std::int64_t last_line(std::int64_t import_id);
+    // The import's counts, recounted from its rows (duplicates: rejections that name a first line).
+    ImportCounts import_counts(std::int64_t import_id);
     // Queues a row unless a live row (not rejected/superseded) has the same name or externalId; a
     // failed row with the same key is superseded by it (the fix-and-reimport loop).
     QueueResult queue_row(std::int64_t import_id, const NewRow& row);
@@ -162,7 +171,11 @@ public:
     std::vector<StateCounts> state_counts(); // one per import, then a total with import_id 0
 
 private:
+    // A prepared statement kept for the life of the Store, reset and unbound.
+    SQLite::Statement& cached(const char* sql);
+
     std::unique_ptr<SQLite::Database> m_db;
+    std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> m_statements;
 };
 
 // Current time as ISO 8601 UTC with milliseconds.

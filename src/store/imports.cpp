@@ -1,0 +1,226 @@
+#include "store/internal.hpp"
+#include "store/store.hpp"
+
+namespace onboard::store {
+
+using detail::bind_text_or_null;
+using detail::guarded;
+using detail::ResetOnExit;
+using detail::WriteScope;
+
+namespace {
+
+// The live row holding a key, if any.
+struct LiveRow {
+    std::int64_t id = 0;
+    std::string state;
+    std::int64_t line = 0;
+    std::int64_t import_id = 0;
+    std::string file_name;
+};
+
+std::string json_array(const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (const auto& item : items) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        core::append_json_string(out, item);
+    }
+    return out + "]";
+}
+
+std::optional<std::string> string_member(const core::Json& object, const char* key) {
+    const core::Json* value = object.find(key);
+    if (value == nullptr || !value->is_string() || value->as_string().empty()) {
+        return std::nullopt;
+    }
+    return value->as_string();
+}
+
+std::optional<LiveRow> read_live(SQLite::Statement& select, const std::string& key) {
+    ResetOnExit reset(select);
+    select.bind(1, key);
+    if (!select.executeStep()) {
+        return std::nullopt;
+    }
+    return LiveRow{select.getColumn(0).getInt64(), select.getColumn(1).getString(), select.getColumn(2).getInt64(),
+                   select.getColumn(3).getInt64(), select.getColumn(4).getString()};
+}
+
+QueueResult collision(const char* field, const LiveRow& row) {
+    QueueResult result;
+    result.duplicate_field = field;
+    result.first_line = row.line;
+    result.first_import_id = row.import_id;
+    result.first_file_name = row.file_name;
+    return result;
+}
+
+} // namespace
+
+std::optional<std::int64_t> Store::find_import_by_sha256(const std::string& sha256) {
+    return guarded("find import", [&]() -> std::optional<std::int64_t> {
+        auto& select = cached("SELECT id FROM imports WHERE sha256 = ?");
+        ResetOnExit reset(select);
+        select.bind(1, sha256);
+        if (select.executeStep()) {
+            return select.getColumn(0).getInt64();
+        }
+        return std::nullopt;
+    });
+}
+
+std::int64_t Store::create_import(const ImportInfo& info) {
+    return guarded("create import", [&] {
+        auto& insert = cached("INSERT INTO imports (file_name, file_size, sha256, columns, mapping, delimiter, "
+                              "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        insert.bind(1, info.file_name);
+        insert.bind(2, static_cast<std::int64_t>(info.file_size));
+        insert.bind(3, info.sha256);
+        insert.bind(4, json_array(info.columns));
+        insert.bind(5, info.mapping.is_null() ? std::string("{}") : info.mapping.dump());
+        insert.bind(6, info.delimiter);
+        insert.bind(7, now_iso8601());
+        insert.exec();
+        return m_db->getLastInsertRowid();
+    });
+}
+
+bool Store::import_finished(std::int64_t import_id) {
+    return guarded("import state", [&] {
+        auto& select = cached("SELECT finished_at IS NOT NULL FROM imports WHERE id = ?");
+        ResetOnExit reset(select);
+        select.bind(1, import_id);
+        return select.executeStep() && select.getColumn(0).getInt() != 0;
+    });
+}
+
+std::int64_t Store::last_line(std::int64_t import_id) {
+    return guarded("import state", [&] {
+        auto& select = cached("SELECT COALESCE(MAX(line), 0) FROM rows WHERE import_id = ?");
+        ResetOnExit reset(select);
+        select.bind(1, import_id);
+        select.executeStep();
+        return select.getColumn(0).getInt64();
+    });
+}
+
+ImportCounts Store::import_counts(std::int64_t import_id) {
+    return guarded("import counts", [&] {
+        // A duplicate's reason starts with "duplicate " (see loader::import_csv).
+        auto& select = cached("SELECT COUNT(*), COALESCE(SUM(state <> 'rejected'), 0), "
+                              "COALESCE(SUM(state = 'rejected'), 0), "
+                              "COALESCE(SUM(state = 'rejected' AND error_message LIKE 'duplicate %'), 0), "
+                              "COALESCE(SUM(supersedes IS NOT NULL), 0) FROM rows WHERE import_id = ?");
+        ResetOnExit reset(select);
+        select.bind(1, import_id);
+        select.executeStep();
+        return ImportCounts{select.getColumn(0).getInt64(), select.getColumn(1).getInt64(),
+                            select.getColumn(2).getInt64(), select.getColumn(3).getInt64(),
+                            select.getColumn(4).getInt64()};
+    });
+}
+
+// The common case is one INSERT OR IGNORE (the partial unique indexes refuse a live duplicate);
+// only a refused row pays for the lookups that explain or supersede.
+QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
+    return guarded("queue row", [&] {
+        const std::string inputs = row.inputs.is_null() ? std::string("{}") : row.inputs.dump();
+        const std::string source = json_array(row.source);
+        const std::string now = now_iso8601();
+        auto insert = [&](std::optional<std::int64_t> supersedes) {
+            auto& statement =
+                cached("INSERT OR IGNORE INTO rows (import_id, line, state, name, external_id, inputs, source, "
+                       "supersedes, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)");
+            statement.bind(1, import_id);
+            statement.bind(2, static_cast<std::int64_t>(row.line));
+            detail::bind_optional(statement, 3, row.name);
+            detail::bind_optional(statement, 4, row.external_id);
+            statement.bind(5, inputs);
+            statement.bind(6, source);
+            detail::bind_optional(statement, 7, supersedes);
+            statement.bind(8, now);
+            return statement.exec() == 1;
+        };
+        QueueResult result;
+        if (insert(std::nullopt)) {
+            result.accepted = true;
+            return result;
+        }
+        WriteScope scope(*m_db);
+        std::optional<LiveRow> by_id, by_name;
+        if (row.external_id) {
+            by_id = read_live(cached("SELECT r.id, r.state, r.line, r.import_id, i.file_name FROM rows r "
+                                     "JOIN imports i ON i.id = r.import_id WHERE r.external_id = ?"
+                                     " AND r.state NOT IN ('rejected', 'superseded')"),
+                              *row.external_id);
+        }
+        if (row.name) {
+            by_name = read_live(cached("SELECT r.id, r.state, r.line, r.import_id, i.file_name FROM rows r "
+                                       "JOIN imports i ON i.id = r.import_id WHERE r.name = ?"
+                                       " AND r.state NOT IN ('rejected', 'superseded')"),
+                                *row.name);
+        }
+        if (by_id && by_id->state != "failed") {
+            return collision("externalId", *by_id);
+        }
+        if (by_name && by_name->state != "failed") {
+            return collision("name", *by_name);
+        }
+        if (!by_id && !by_name) {
+            throw StoreError("queue row: line " + std::to_string(row.line) + " was refused by the database");
+        }
+        auto& supersede = cached("UPDATE rows SET state = 'superseded', updated_at = ? WHERE id = ?");
+        for (const auto* failed : {&by_id, &by_name}) {
+            if (*failed) {
+                supersede.bind(1, now);
+                supersede.bind(2, (*failed)->id);
+                supersede.exec();
+                supersede.reset();
+            }
+        }
+        if (!insert(by_id ? by_id->id : by_name->id)) {
+            throw StoreError("queue row: line " + std::to_string(row.line) + " was refused by the database");
+        }
+        scope.commit();
+        result.accepted = true;
+        result.superseded_failed_row = true;
+        return result;
+    });
+}
+
+void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
+                       const core::Json& inputs, const std::string& reason) {
+    guarded("reject row", [&] {
+        auto& insert = cached("INSERT INTO rows (import_id, line, state, name, external_id, inputs, source, "
+                              "error_class, error_message, updated_at) "
+                              "VALUES (?, ?, 'rejected', ?, ?, ?, ?, 'invalid_input', ?, ?)");
+        insert.bind(1, import_id);
+        insert.bind(2, static_cast<std::int64_t>(line));
+        detail::bind_optional(insert, 3, string_member(inputs, "name"));
+        detail::bind_optional(insert, 4, string_member(inputs, "externalId"));
+        insert.bind(5, inputs.is_null() ? std::string("{}") : inputs.dump());
+        insert.bind(6, json_array(source));
+        bind_text_or_null(insert, 7, reason);
+        insert.bind(8, now_iso8601());
+        insert.exec();
+    });
+}
+
+void Store::finish_import(std::int64_t import_id, const ImportCounts& counts) {
+    guarded("finish import", [&] {
+        auto& update = cached("UPDATE imports SET records = ?, accepted = ?, rejected = ?, duplicates = ?, "
+                              "superseded = ?, finished_at = ? WHERE id = ?");
+        update.bind(1, counts.records);
+        update.bind(2, counts.accepted);
+        update.bind(3, counts.rejected);
+        update.bind(4, counts.duplicates);
+        update.bind(5, counts.superseded);
+        update.bind(6, now_iso8601());
+        update.bind(7, import_id);
+        update.exec();
+    });
+}
+
+} // namespace onboard::store

@@ -1,0 +1,415 @@
+#include "core/error.hpp"
+#include "store/store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <SQLiteCpp/Statement.h>
+
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+using namespace onboard;
+using store::Store;
+
+namespace {
+
+store::ImportInfo info(const std::string& file_name, const std::string& sha256) {
+    store::ImportInfo result;
+    result.file_name = file_name;
+    result.file_size = 10;
+    result.sha256 = sha256;
+    result.columns = {"name", "externalId"};
+    result.mapping = core::Json::object();
+    result.mapping.set("name", "name");
+    result.delimiter = ",";
+    return result;
+}
+
+store::NewRow new_row(std::int64_t line, std::optional<std::string> name, std::optional<std::string> external_id) {
+    store::NewRow row;
+    row.line = line;
+    row.name = name;
+    row.external_id = external_id;
+    row.inputs = core::Json::object();
+    if (name) {
+        row.inputs.set("name", *name);
+    }
+    if (external_id) {
+        row.inputs.set("externalId", *external_id);
+    }
+    row.source = {name.value_or(""), external_id.value_or("")};
+    return row;
+}
+
+// One text column of one row, for checking what the store wrote.
+std::string column(Store& db, const std::string& sql) {
+    SQLite::Statement select(db.database(), sql);
+    REQUIRE(select.executeStep());
+    return select.getColumn(0).isNull() ? "NULL" : select.getColumn(0).getString();
+}
+
+// Records an attempt that leaves the row in `state`.
+void finish(Store& db, std::int64_t row, const std::string& state, const std::string& outcome,
+            bool counts = true) {
+    store::AttemptRecord attempt;
+    attempt.row_id = row;
+    attempt.started_at = store::now_iso8601();
+    attempt.outcome = outcome;
+    store::RowUpdate update;
+    update.row_id = row;
+    update.state = state;
+    update.counts_as_attempt = counts;
+    if (state == "failed") {
+        update.error_class = "validation";
+        update.error_message = "bad";
+    }
+    db.record(attempt, update);
+}
+
+std::vector<std::int64_t> lines_of(const std::vector<store::LeasedRow>& rows) {
+    std::vector<std::int64_t> lines;
+    for (const auto& row : rows) {
+        lines.push_back(row.line);
+    }
+    return lines;
+}
+
+struct TempFile {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("onboard-store-test-" + std::to_string(getpid()) + ".db"))
+                           .string();
+    ~TempFile() {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::filesystem::remove(path + suffix);
+        }
+    }
+};
+
+} // namespace
+
+TEST_CASE("a new database is migrated to the newest schema and reopening keeps its data", "[store]") {
+    TempFile file;
+    std::int64_t import_id = 0;
+    {
+        Store db(file.path);
+        CHECK(db.schema_version() == 2);
+        import_id = db.create_import(info("a.csv", "sha-a"));
+        REQUIRE(db.queue_row(import_id, new_row(2, "Ada", "C-1")).accepted);
+        db.finish_import(import_id, db.import_counts(import_id));
+    }
+    Store again(file.path, store::OpenMode::read_only);
+    CHECK(again.schema_version() == 2);
+    CHECK(again.find_import_by_sha256("sha-a") == import_id);
+    CHECK(again.import_finished(import_id));
+    CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows") ==
+          "Ada/C-1/pending/{\"name\":\"Ada\",\"externalId\":\"C-1\"}");
+}
+
+TEST_CASE("a read-only open of a missing database names it", "[store]") {
+    CHECK_THROWS_WITH(Store("/nonexistent/x.db", store::OpenMode::read_only),
+                      "/nonexistent/x.db: no such database (run `onboard import` first)");
+}
+
+TEST_CASE("an import is unfinished until finish_import and knows its last line", "[store]") {
+    Store db(":memory:");
+    const auto id = db.create_import(info("a.csv", "sha"));
+    CHECK_FALSE(db.find_import_by_sha256("other"));
+    CHECK_FALSE(db.import_finished(id));
+    CHECK(db.last_line(id) == 0);
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    db.reject_row(id, 5, {"x"}, core::Json::object(), "too few fields (1, header has 2)");
+    CHECK(db.last_line(id) == 5);
+    db.finish_import(id, store::ImportCounts{2, 1, 1, 0, 0});
+    CHECK(db.import_finished(id));
+    CHECK(column(db, "SELECT records || accepted || rejected FROM imports") == "211");
+}
+
+TEST_CASE("a second live row with the same externalId is refused, naming the first", "[store]") {
+    Store db(":memory:");
+    const auto first = db.create_import(info("a.csv", "sha-a"));
+    REQUIRE(db.queue_row(first, new_row(2, "Ada", "C-1")).accepted);
+    const auto second = db.create_import(info("b.csv", "sha-b"));
+    const auto result = db.queue_row(second, new_row(7, "Bo", "C-1"));
+    CHECK_FALSE(result.accepted);
+    CHECK(result.duplicate_field == "externalId");
+    CHECK(result.first_line == 2);
+    CHECK(result.first_import_id == first);
+    CHECK(result.first_file_name == "a.csv");
+    CHECK(column(db, "SELECT COUNT(*) FROM rows") == "1");
+}
+
+TEST_CASE("externalId is checked before name", "[store]") {
+    Store db(":memory:");
+    const auto id = db.create_import(info("a.csv", "sha"));
+    REQUIRE(db.queue_row(id, new_row(2, "Ada", "C-1")).accepted);
+    REQUIRE(db.queue_row(id, new_row(3, "Bo", "C-2")).accepted);
+    const auto both = db.queue_row(id, new_row(4, "Ada", "C-2"));
+    CHECK(both.duplicate_field == "externalId");
+    CHECK(both.first_line == 3);
+    const auto by_name = db.queue_row(id, new_row(5, "Ada", "C-9"));
+    CHECK(by_name.duplicate_field == "name");
+    CHECK(by_name.first_line == 2);
+}
+
+TEST_CASE("rows without externalId never collide on it", "[store]") {
+    Store db(":memory:");
+    const auto id = db.create_import(info("a.csv", "sha"));
+    CHECK(db.queue_row(id, new_row(2, "Ada", std::nullopt)).accepted);
+    CHECK(db.queue_row(id, new_row(3, "Bo", std::nullopt)).accepted);
+}
+
+TEST_CASE("rejected rows do not compete for keys", "[store]") {
+    Store db(":memory:");
+    const auto id = db.create_import(info("a.csv", "sha"));
+    core::Json inputs = core::Json::object();
+    inputs.set("name", "Ada");
+    db.reject_row(id, 2, {"Ada", ""}, inputs, "column \"x\" is empty");
+    CHECK(db.queue_row(id, new_row(3, "Ada", "C-1")).accepted);
+    CHECK(column(db, "SELECT name || '/' || error_class || '/' || error_message FROM rows WHERE line = 2") ==
+          "Ada/invalid_input/column \"x\" is empty");
+}
+
+TEST_CASE("a failed row is superseded by a new row with the same key", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto first = db.create_import(info("a.csv", "sha-a"));
+    REQUIRE(db.queue_row(first, new_row(2, "Ada", "C-1")).accepted);
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 10, 1000, 60, std::nullopt, rows);
+    finish(db, rows.at(0).id, "failed", "failed");
+    const auto second = db.create_import(info("b.csv", "sha-b"));
+    const auto result = db.queue_row(second, new_row(4, "Ada Fixed", "C-1"));
+    CHECK(result.accepted);
+    CHECK(result.superseded_failed_row);
+    CHECK(column(db, "SELECT state FROM rows WHERE import_id = " + std::to_string(first)) == "superseded");
+    CHECK(column(db, "SELECT supersedes FROM rows WHERE import_id = " + std::to_string(second)) ==
+          std::to_string(rows.at(0).id));
+    CHECK(db.import_counts(second).superseded == 1);
+}
+
+TEST_CASE("a succeeded row is never superseded", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    REQUIRE(db.queue_row(id, new_row(2, "Ada", "C-1")).accepted);
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 10, 1000, 60, std::nullopt, rows);
+    finish(db, rows.at(0).id, "succeeded", "succeeded");
+    const auto result = db.queue_row(id, new_row(3, "Ada", "C-1"));
+    CHECK_FALSE(result.accepted);
+    CHECK(result.duplicate_field == "externalId");
+}
+
+TEST_CASE("leasing takes unknown and expired rows first, then pending rows in import and line order", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto a = db.create_import(info("a.csv", "sha-a"));
+    const auto b = db.create_import(info("b.csv", "sha-b"));
+    db.queue_row(b, new_row(2, "B2", std::nullopt));
+    db.queue_row(a, new_row(3, "A3", std::nullopt));
+    db.queue_row(a, new_row(2, "A2", std::nullopt));
+    db.queue_row(b, new_row(9, "B9", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    // An owner that then crashes leases the first row (a.csv line 2) until 1010.
+    db.lease_batch(run, "crashed", 1, 1000, 10, std::nullopt, rows);
+    REQUIRE(lines_of(rows) == std::vector<std::int64_t>{2});
+    CHECK(rows[0].import_id == a);
+    const auto batch = db.lease_batch(run, "me", 10, 1005, 60, std::nullopt, rows);
+    CHECK(batch > 0);
+    CHECK(lines_of(rows) == std::vector<std::int64_t>{3, 2, 9});
+    CHECK(rows[0].import_id == a);
+    CHECK_FALSE(rows[0].outcome_unknown);
+    CHECK(column(db, "SELECT rows FROM batches WHERE id = " + std::to_string(batch)) == "3");
+    // At 1011 the crashed owner's lease (expired at 1010) is taken over and flagged unknown.
+    const auto takeover = db.lease_batch(run, "me", 10, 1011, 60, std::nullopt, rows);
+    CHECK(takeover > batch);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].line == 2);
+    CHECK(rows[0].import_id == a);
+    CHECK(rows[0].outcome_unknown);
+    CHECK(rows[0].inputs.dump() == "{\"name\":\"A2\"}");
+    CHECK(db.lease_batch(run, "me", 10, 1012, 60, std::nullopt, rows) == 0);
+    CHECK(rows.empty());
+}
+
+TEST_CASE("outcome_unknown rows are leased before pending rows and flagged", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    db.queue_row(id, new_row(3, "B", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
+    finish(db, rows.at(0).id, "outcome_unknown", "outcome_unknown");
+    db.queue_row(id, new_row(1, "C", std::nullopt));
+    db.lease_batch(run, "me", 10, 1001, 60, std::nullopt, rows);
+    CHECK(lines_of(rows) == std::vector<std::int64_t>{2, 1, 3});
+    CHECK(rows[0].outcome_unknown);
+    CHECK(rows[0].attempts == 1);
+    CHECK_FALSE(rows[1].outcome_unknown);
+}
+
+TEST_CASE("pending rows wait for their next_attempt_at and the import filter holds", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto a = db.create_import(info("a.csv", "sha-a"));
+    const auto b = db.create_import(info("b.csv", "sha-b"));
+    db.queue_row(a, new_row(2, "A", std::nullopt));
+    db.queue_row(b, new_row(2, "B", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 1, 1000, 60, a, rows);
+    REQUIRE(rows.size() == 1);
+    store::AttemptRecord attempt;
+    attempt.outcome = "retry";
+    store::RowUpdate update;
+    update.row_id = rows[0].id;
+    update.state = "pending";
+    update.next_attempt_at = 1100.0;
+    db.record(attempt, update);
+    CHECK(db.next_due_time(a) == 1100.0);
+    CHECK_FALSE(db.next_due_time(b));
+    CHECK(db.lease_batch(run, "me", 10, 1050, 60, a, rows) == 0);
+    db.lease_batch(run, "me", 10, 1100, 60, a, rows);
+    CHECK(lines_of(rows) == std::vector<std::int64_t>{2});
+    CHECK(rows[0].import_id == a);
+    CHECK(rows[0].attempts == 1);
+    CHECK(db.has_unfinished(b));
+}
+
+TEST_CASE("record numbers attempts, stores the outcome and clears the lease", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    const auto batch = db.lease_batch(run, "me", 10, 1000, 60, std::nullopt, rows);
+    const auto row = rows.at(0).id;
+    finish(db, row, "outcome_unknown", "outcome_unknown");
+    db.lease_batch(run, "me", 10, 1001, 60, std::nullopt, rows);
+    store::AttemptRecord lookup;
+    lookup.row_id = row;
+    lookup.run_id = run;
+    lookup.batch_id = batch;
+    lookup.kind = "reconcile";
+    lookup.started_at = "2026-01-01T00:00:00.000Z";
+    lookup.duration_ms = 12.5;
+    lookup.http_status = 200;
+    lookup.outcome = "reconciled";
+    lookup.customer_id = "Q3VzdG9tZXI6MQ==";
+    store::RowUpdate update;
+    update.row_id = row;
+    update.state = "succeeded";
+    update.customer_id = "Q3VzdG9tZXI6MQ==";
+    update.outputs = core::Json::object();
+    update.outputs.set("customerId", "Q3VzdG9tZXI6MQ==");
+    update.reconciled = true;
+    update.counts_as_attempt = false;
+    db.record(lookup, update);
+    CHECK(column(db, "SELECT group_concat(number || ':' || kind || ':' || outcome || ':' || COALESCE(http_status, "
+                     "'-') || ':' || COALESCE(run_id, '-'), ' ') FROM attempts") ==
+          "1:create:outcome_unknown:-:- 1:reconcile:reconciled:200:" + std::to_string(run));
+    CHECK(column(db, "SELECT state || '/' || attempts || '/' || customer_id || '/' || outputs || '/' || reconciled || "
+                     "'/' || COALESCE(lease_owner, 'none') || '/' || COALESCE(error_class, 'none') FROM rows") ==
+          "succeeded/1/Q3VzdG9tZXI6MQ==/{\"customerId\":\"Q3VzdG9tZXI6MQ==\"}/1/none/none");
+    CHECK_FALSE(db.has_unfinished(std::nullopt));
+}
+
+TEST_CASE("record refuses an unknown row", "[store]") {
+    Store db(":memory:");
+    store::AttemptRecord attempt;
+    attempt.outcome = "failed";
+    store::RowUpdate update;
+    update.row_id = 42;
+    update.state = "failed";
+    CHECK_THROWS_WITH(db.record(attempt, update), "record attempt: no row 42");
+}
+
+TEST_CASE("released leases go back to pending, or to outcome_unknown when leased as unknown", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    db.queue_row(id, new_row(3, "B", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
+    finish(db, rows.at(0).id, "outcome_unknown", "outcome_unknown");
+    db.lease_batch(run, "me", 10, 1001, 60, std::nullopt, rows);
+    REQUIRE(rows.size() == 2);
+    db.lease_batch(run, "other", 10, 1001, 60, std::nullopt, rows);
+    CHECK(rows.empty());
+    db.release_leases("me");
+    CHECK(column(db, "SELECT group_concat(line || ':' || state || ':' || COALESCE(lease_owner, '-'), ' ') FROM "
+                     "(SELECT * FROM rows ORDER BY line)") == "2:outcome_unknown:- 3:pending:-");
+}
+
+TEST_CASE("extending leases keeps rows from being taken over", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 10, 1000, 10, std::nullopt, rows);
+    db.extend_leases("me", 2000);
+    CHECK(db.lease_batch(run, "other", 10, 1500, 10, std::nullopt, rows) == 0);
+    CHECK(db.lease_batch(run, "other", 10, 2001, 10, std::nullopt, rows) > 0);
+    CHECK(rows.size() == 1);
+}
+
+TEST_CASE("state counts are given per import and in total", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto a = db.create_import(info("a.csv", "sha-a"));
+    db.queue_row(a, new_row(2, "A", std::nullopt));
+    db.queue_row(a, new_row(3, "B", std::nullopt));
+    db.reject_row(a, 4, {}, core::Json::object(), "x");
+    const auto b = db.create_import(info("b.csv", "sha-b"));
+    db.queue_row(b, new_row(2, "C", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
+    finish(db, rows.at(0).id, "succeeded", "succeeded");
+    const auto counts = db.state_counts();
+    REQUIRE(counts.size() == 3);
+    CHECK(counts[0].import_id == a);
+    CHECK(counts[0].file_name == "a.csv");
+    CHECK(counts[0].succeeded == 1);
+    CHECK(counts[0].pending == 1);
+    CHECK(counts[0].rejected == 1);
+    CHECK(counts[0].total() == 3);
+    CHECK(counts[1].file_name == "b.csv");
+    CHECK(counts[1].pending == 1);
+    CHECK(counts[2].import_id == 0);
+    CHECK(counts[2].pending == 2);
+    CHECK(counts[2].total() == 4);
+}
+
+TEST_CASE("import counts are recounted from the rows", "[store]") {
+    Store db(":memory:");
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", "C-1"));
+    db.reject_row(id, 3, {}, core::Json::object(), "duplicate externalId C-1 (first at line 2)");
+    db.reject_row(id, 4, {}, core::Json::object(), "column \"name\" is empty");
+    const auto counts = db.import_counts(id);
+    CHECK(counts.records == 3);
+    CHECK(counts.accepted == 1);
+    CHECK(counts.rejected == 2);
+    CHECK(counts.duplicates == 1);
+    CHECK(counts.superseded == 0);
+}
+
+TEST_CASE("runs are recorded with their final status", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("host:1:2", "http://127.0.0.1:8080", 4, 50);
+    db.finish_run(run, "interrupted");
+    CHECK(column(db, "SELECT owner || '/' || workers || '/' || batch_size || '/' || status || '/' || "
+                     "(finished_at IS NOT NULL) FROM runs") == "host:1:2/4/50/interrupted/1");
+}
+
+TEST_CASE("looking up a live externalId uses its partial unique index", "[store]") {
+    Store db(":memory:");
+    SQLite::Statement plan(db.database(),
+                           "EXPLAIN QUERY PLAN SELECT r.id FROM rows r WHERE r.external_id = 'x' "
+                           "AND r.state NOT IN ('rejected', 'superseded')");
+    REQUIRE(plan.executeStep());
+    CHECK(plan.getColumn(3).getString() == "SEARCH r USING INDEX rows_live_external_id (external_id=?)");
+}
