@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# status, report, export, query and retry through the real binary, in every format, after a real run.
+source "$(dirname "$0")/lib.sh"
+export LC_ALL=C.UTF-8
+start_sim
+
+awkward=$'Smith, "Bob"\nJr'
+formula='=HYPERLINK("http://evil.example","x")'
+sim_create "Taken Co"
+{
+  echo "name,externalId"
+  echo "Alpha Ltd,EXT-1"
+  printf '"Smith, ""Bob""\nJr",EXT-2\n'
+  echo '"=HYPERLINK(""http://evil.example"",""x"")",EXT-3'
+  echo "Taken Co,EXT-4"
+  echo ",EXT-5"
+} >"$work/c.csv"
+onboard import "$work/c.csv" >/dev/null || true
+run_job --workers 2
+expect_eq "$(sql "SELECT group_concat(state, ' ') FROM (SELECT state FROM rows ORDER BY line)")" \
+  "succeeded succeeded succeeded failed rejected" "states after the run"
+
+# expect_fails CODE MESSAGE command...: the command exits with CODE and prints "error: MESSAGE".
+expect_fails() {
+  local code=$1 message=$2; shift 2
+  set +e; "$@" >"$work/fail.out" 2>"$work/fail.err"; local got=$?; set -e
+  expect_eq "$got" "$code" "exit code of $*"
+  expect_eq "$(cat "$work/fail.err")" "error: $message" "error of $*"
+}
+
+# ---- status ----
+onboard status >"$work/status.txt"
+grep -q '^ *1  c.csv  *5  *3  *1  *1 ' "$work/status.txt" || { cat "$work/status.txt"; fail "status table"; }
+grep -q '^  success     60.0%$' "$work/status.txt" || fail "status summary"
+json=$(onboard status --json)
+expect_eq "$(jq -c '.imports[0] | keys_unsorted' <<<"$json")" \
+  '["import_id","file_name","imported_at","rows","pending","in_flight","succeeded","failed","outcome_unknown","rejected","superseded","success_rate","attempts","latency_p50_ms","latency_p95_ms","throughput_per_s","first_request_at","last_request_at"]' \
+  "status json names"
+expect_eq "$(jq -c '[.imports[0].succeeded, .imports[0].failed, .imports[0].rejected, .imports[0].success_rate, .total.rows]' <<<"$json")" \
+  "[3,1,1,0.6,5]" "status json counts"
+[ "$(jq '.total.latency_p95_ms >= .total.latency_p50_ms and .total.attempts >= 4' <<<"$json")" = true ] || fail "status timing"
+onboard status --import 1 | grep -q '^import 1 (c.csv, imported ' || fail "status --import"
+expect_fails 2 "status: no import with id 9" onboard status --import 9
+
+# ---- report ----
+COLUMNS=60 onboard report >"$work/report.txt"
+expect_eq "$(wc -l <"$work/report.txt")" 6 "report table lines"
+while IFS= read -r line; do [ "${#line}" -le 60 ] || fail "table line wider than 60: $line"; done <"$work/report.txt"
+grep -q $'\x1b' "$work/report.txt" && fail "colour codes in output that is not a terminal"
+grep -q '…' "$work/report.txt" || fail "no cell was cut to fit 60 columns"
+
+onboard report --format csv --out "$work/report.csv" >"$work/stdout.txt"
+[ -s "$work/stdout.txt" ] && fail "--out still wrote to stdout"
+sqlite3 "$work/read.db" ".import --csv $work/report.csv report"
+expect_eq "$(sqlite3 "$work/read.db" "SELECT name FROM report WHERE line = '3'")" "$awkward" "csv name with comma, quote, line break"
+expect_eq "$(sqlite3 "$work/read.db" "SELECT name FROM report WHERE line = '5'")" "'$formula" "csv formula cell neutralised"
+expect_eq "$(sqlite3 "$work/read.db" "SELECT count(*) FROM report")" 5 "csv rows"
+
+expect_eq "$(onboard report --format json | jq -c '[length, (.[0] | keys_unsorted)]')" \
+  '[5,["row_id","import_id","line","state","name","external_id","error_class","error_message","attempts","customer_id","reconciled","updated_at"]]' \
+  "report json"
+expect_eq "$(onboard report --format json | jq -r '.[] | select(.line == 3) | .name')" "$awkward" "json keeps the name"
+expect_eq "$(onboard report --format jsonl | jq -c 'select(.state == "failed") | [.name, .error_class, .attempts >= 1, .reconciled]')" \
+  '["Taken Co","duplicate",true,false]' "report jsonl"
+expect_eq "$(onboard report --format jsonl | wc -l)" 5 "jsonl lines"
+expect_eq "$(onboard report --status rejected --format csv | tr -d '\r' | tail -n +2 | cut -d, -f3,4,7)" \
+  "6,rejected,invalid_input" "report --status"
+expect_eq "$(onboard report --class duplicate --import 1 --format jsonl | jq -r .name)" "Taken Co" "report --class"
+expect_fails 2 'report: unknown failure class "bogus" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
+  onboard report --class bogus
+expect_fails 2 'report: unknown format "xml" (expected table, csv, json or jsonl)' onboard report --format xml
+
+# ---- export ----
+onboard export --failed --out "$work/failed.csv"
+expect_eq "$(tr -d '\r' <"$work/failed.csv" | head -1)" "name,externalId,line,error_class,error_message,attempts" "failed header"
+expect_eq "$(tr -d '\r' <"$work/failed.csv" | tail -n +2 | cut -d, -f1-4)" $'Taken Co,EXT-4,5,duplicate\n,EXT-5,6,invalid_input' "failed rows"
+onboard export --succeeded --out "$work/ok.csv"
+expect_eq "$(tr -d '\r' <"$work/ok.csv" | head -1)" "customer_id,name,externalId,import_id,line" "succeeded header"
+grep -q '^[^,]*,"=HYPERLINK(' "$work/ok.csv" || fail "succeeded export does not keep the input verbatim"
+onboard export --succeeded --safe-for-spreadsheet --out "$work/safe.csv"
+grep -q "^[^,]*,\"'=HYPERLINK(" "$work/safe.csv" || fail "--safe-for-spreadsheet does not neutralise"
+expect_eq "$(comm -3 <(onboard export --succeeded --format jsonl | jq -r .customer_id | sort) \
+                     <(curl -fsS "$url/_sim/customers" | jq -r '.[] | select(.name != "Taken Co") | .id' | sort) | wc -l)" \
+  0 "exported customer ids are the simulator's"
+expect_fails 2 "export: give --failed or --succeeded" onboard export
+
+# ---- query ----
+expect_eq "$(onboard query --format csv "SELECT state, count(*) AS n FROM rows GROUP BY state ORDER BY state")" \
+  "$(printf 'state,n\r\nfailed,1\r\nrejected,1\r\nsucceeded,3\r')" "query csv"
+expect_eq "$(onboard query --format json "SELECT 1 AS i, 1.5 AS r, 'x' AS t, NULL AS z")" \
+  $'[\n{"i":1,"r":1.5,"t":"x","z":null}\n]' "query json types"
+expect_fails 2 "query: attempt to write a readonly database" onboard query "DELETE FROM rows"
+expect_eq "$(sql "SELECT count(*) FROM rows")" 5 "rows after a refused delete"
+for q in "SELECT error_class, count(*) FROM rows WHERE state = 'failed' GROUP BY error_class ORDER BY 2 DESC" \
+         "SELECT r.line, r.name, a.duration_ms FROM attempts a JOIN rows r ON r.id = a.row_id ORDER BY a.duration_ms DESC LIMIT 10" \
+         "SELECT line, name, attempts FROM rows WHERE attempts > 1 ORDER BY attempts DESC" \
+         "SELECT line, name, external_id, customer_id FROM rows WHERE import_id = 1 AND state = 'succeeded'"; do
+  onboard query "$q" >/dev/null || fail "README query failed: $q"
+done
+expect_eq "$(onboard query --format jsonl "SELECT line, customer_id FROM rows WHERE import_id = 1 AND state = 'succeeded'" | wc -l)" \
+  3 "customers created by import 1"
+
+# ---- retry ----
+expect_fails 2 'retry: unknown failure class "dup" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
+  onboard retry --class dup
+expect_eq "$(onboard retry --class server)" "no failed rows to requeue" "retry of another class"
+expect_eq "$(onboard retry --import 1 --line 6)" \
+  $'no failed rows to requeue\n1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again' \
+  "retry of a rejected line"
+expect_eq "$(onboard retry --import 1 --line 5 --line 6)" \
+  $'requeued 1 failed row; `onboard run` sends them\n1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again' \
+  "retry"
+expect_eq "$(sql "SELECT state FROM rows WHERE line = 5")" pending "retried row"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 3 "succeeded rows untouched by retry"
+pass "report commands: status, report, export, query, retry in every format"
