@@ -127,7 +127,7 @@ core::Json raw_value(sqlite3_stmt* statement, int index) {
     const std::string message = std::string("query: ") + sqlite3_errmsg(db);
     const int primary = code & 0xFF;
     if (primary == SQLITE_ERROR || primary == SQLITE_READONLY || primary == SQLITE_AUTH ||
-        primary == SQLITE_RANGE || primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH) {
+        primary == SQLITE_RANGE || primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_CANTOPEN) {
         throw UsageError(message);
     }
     throw StoreError(message);
@@ -287,6 +287,11 @@ ResultSet run_query(store::Store& store, const std::string& sql) {
     }
     if (holds_statement(db, tail)) {
         throw UsageError("query: give one SQL statement at a time");
+    }
+    // The read-only connection already refuses writes to the database; this also refuses statements
+    // that write elsewhere (VACUUM INTO a new file) or change the connection (temp tables).
+    if (sqlite3_stmt_readonly(guard.statement) == 0) {
+        throw UsageError("query: attempt to write a readonly database");
     }
     ResultSet result;
     const int count = sqlite3_column_count(guard.statement);

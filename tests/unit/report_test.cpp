@@ -396,6 +396,22 @@ TEST_CASE("a write through query fails because the database is opened read-only"
     CHECK(scalar(store, "SELECT state FROM rows") == "failed");
 }
 
+TEST_CASE("query refuses statements that would write a file or attach one", "[report]") {
+    TempDb db;
+    { Store store(db.path); }
+    Store store(db.path, OpenMode::read_only);
+    const std::string copy = db.path + ".out";
+    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "VACUUM INTO '" + copy + "'"),
+                        "query: attempt to write a readonly database");
+    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "CREATE TEMP TABLE t (x)"),
+                        "query: attempt to write a readonly database");
+    REQUIRE_THROWS_AS(onboard::report::run_query(store, "ATTACH DATABASE '" + copy + "' AS other"),
+                      onboard::UsageError);
+    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "ATTACH DATABASE '" + copy + "' AS other"),
+                        "query: unable to open database: " + copy);
+    CHECK_FALSE(std::filesystem::exists(copy));
+}
+
 TEST_CASE("query takes exactly one statement and reports SQL errors in SQLite's words", "[report]") {
     Store store(":memory:");
     REQUIRE_THROWS_WITH(onboard::report::run_query(store, "  -- nothing\n"), "query: no SQL statement given");
