@@ -1,0 +1,288 @@
+#include "loader/importer.hpp"
+
+#include "core/error.hpp"
+#include "csv/reader.hpp"
+#include "loader/mapping.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace onboard::loader {
+
+namespace {
+
+constexpr const char* k_redacted = "[redacted]";
+
+struct FileDigest {
+    std::int64_t size = 0;
+    std::string sha256;
+};
+
+// Size and SHA-256 of the file's bytes, read in chunks.
+FileDigest digest_file(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) {
+        throw InputError(path, 0, "is a directory, not a CSV file");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
+    }
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+        throw InputError(path, 0, "cannot compute its sha256");
+    }
+    FileDigest digest;
+    std::vector<char> buffer(1 << 16);
+    while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const auto got = in.gcount();
+        EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(got));
+        digest.size += got;
+    }
+    if (in.bad()) {
+        throw InputError(path, 0, "cannot read the file");
+    }
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(context.get(), hash, &length);
+    static constexpr char k_hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < length; ++i) {
+        digest.sha256 += k_hex[hash[i] >> 4];
+        digest.sha256 += k_hex[hash[i] & 0xF];
+    }
+    return digest;
+}
+
+std::string column_label(const ColumnMap& map, std::size_t column) {
+    return map.header[column].empty() ? "column " + std::to_string(column + 1) : "column \"" + map.header[column] + "\"";
+}
+
+// The value as the input's type wants it; nullopt when it does not parse.
+std::optional<core::Json> typed_value(const std::string& type, const std::string& text) {
+    if (type == "integer") {
+        std::int64_t value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        return error == std::errc() && end == text.data() + text.size() ? std::optional<core::Json>(value) : std::nullopt;
+    }
+    if (type == "number") {
+        double value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        return error == std::errc() && end == text.data() + text.size() ? std::optional<core::Json>(value) : std::nullopt;
+    }
+    if (type == "boolean") {
+        const std::string key = column_key(text);
+        if (key == "true" || key == "yes" || key == "1") {
+            return core::Json(true);
+        }
+        if (key == "false" || key == "no" || key == "0") {
+            return core::Json(false);
+        }
+        return std::nullopt;
+    }
+    return core::Json(text);
+}
+
+std::string type_phrase(const std::string& type) {
+    return type == "integer" ? "an integer" : type == "number" ? "a number" : "true or false";
+}
+
+// Fills `row` from the record; returns why it cannot be queued, if it cannot.
+std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
+    row.line = record.line;
+    row.source = record.fields;
+    for (const std::size_t position : map.refused_positions) {
+        if (position < row.source.size()) {
+            row.source[position] = k_redacted; // a secret in the file is not copied into the database
+        }
+    }
+    row.inputs = core::Json::object();
+    row.name.reset();
+    row.external_id.reset();
+    if (!record.error.empty()) {
+        return RowIssue{record.line, "", record.error};
+    }
+    const std::size_t expected = map.header.size();
+    if (record.fields.size() != expected) {
+        return RowIssue{record.line, "",
+                        std::string(record.fields.size() > expected ? "too many" : "too few") + " fields (" +
+                            std::to_string(record.fields.size()) + ", header has " + std::to_string(expected) + ")"};
+    }
+    for (std::size_t i = 0; i < record.fields.size(); ++i) {
+        if (!core::is_valid_utf8(record.fields[i])) {
+            return RowIssue{record.line, map.header[i],
+                            column_label(map, i) + " is not valid UTF-8 (save the file as UTF-8)"};
+        }
+    }
+    for (const auto& [input, column] : map.entries) {
+        const std::string value(trim(record.fields[column]));
+        if (value.empty()) {
+            if (input->required) {
+                return RowIssue{record.line, map.header[column], column_label(map, column) + " is empty"};
+            }
+            continue;
+        }
+        auto typed = typed_value(input->type, value);
+        if (!typed) {
+            return RowIssue{record.line, map.header[column],
+                            column_label(map, column) + " is not " + type_phrase(input->type) + ": '" + value + "'"};
+        }
+        row.inputs.set(input->name, std::move(*typed));
+        if (input->name == "name") {
+            row.name = value;
+        } else if (input->name == "externalId") {
+            row.external_id = value;
+        }
+    }
+    return std::nullopt;
+}
+
+// The reason a duplicate is refused, naming where the first one is.
+std::string duplicate_reason(const store::QueueResult& result, const store::NewRow& row, std::int64_t import_id) {
+    std::string reason = result.duplicate_field == "name" ? "duplicate name '" + row.name.value_or("") + "'"
+                                                          : "duplicate externalId " + row.external_id.value_or("");
+    reason += " (first at line " + std::to_string(result.first_line);
+    if (result.first_import_id != import_id) {
+        reason += " of " + result.first_file_name + ", import " + std::to_string(result.first_import_id);
+    }
+    return reason + ")";
+}
+
+store::ImportInfo import_info(const ImportOptions& options, const FileDigest& digest, const ColumnMap& map,
+                              char delimiter) {
+    store::ImportInfo info;
+    info.file_name = options.path;
+    info.file_size = digest.size;
+    info.sha256 = digest.sha256;
+    info.columns = map.header;
+    info.mapping = core::Json::object();
+    for (const auto& [input, column] : map.entries) {
+        info.mapping.set(input->name, map.header[column]);
+    }
+    info.delimiter = delimiter == '\t' ? "tab" : std::string(1, delimiter);
+    return info;
+}
+
+// Queues or rejects one record; returns the issue when rejected.
+std::optional<RowIssue> load_record(const csv::Record& record, const ColumnMap& map, std::int64_t import_id,
+                                    store::Store& store, store::NewRow& row) {
+    if (record.error.empty() &&
+        std::all_of(record.fields.begin(), record.fields.end(), [](const auto& f) { return trim(f).empty(); })) {
+        return std::nullopt; // a line of blanks is a blank line
+    }
+    auto issue = build_row(record, map, row);
+    if (!issue) {
+        const store::QueueResult result = store.queue_row(import_id, row);
+        if (result.accepted) {
+            return std::nullopt;
+        }
+        issue = RowIssue{record.line, result.duplicate_field, duplicate_reason(result, row, import_id)};
+    }
+    store.reject_row(import_id, record.line, row.source, row.inputs, issue->message);
+    return issue;
+}
+
+} // namespace
+
+ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
+    const std::string& source = options.path;
+    check_overrides(options);
+    const FileDigest digest = digest_file(source);
+    ImportSummary summary;
+    std::int64_t resume_after = 0;
+    if (const auto existing = store.find_import_by_sha256(digest.sha256)) {
+        summary.import_id = *existing;
+        if (store.import_finished(*existing)) {
+            summary.already_imported = true;
+            summary.counts = store.import_counts(*existing);
+            return summary;
+        }
+        summary.resumed = true;
+        resume_after = store.last_line(*existing);
+    }
+    std::ifstream in(source, std::ios::binary);
+    csv::Reader reader(in, source, csv::ReaderOptions{options.delimiter});
+    csv::Record record;
+    if (!reader.next(record)) {
+        throw InputError(source, 0, "no header line (the file is empty)");
+    }
+    if (!record.error.empty()) {
+        throw InputError(source, record.line, "header: " + record.error);
+    }
+    const ColumnMap map = map_columns(record.fields, options, source, record.line);
+    for (const auto& [input, column] : map.entries) {
+        summary.mapping[input->name] = map.header[column];
+    }
+    summary.ignored_columns = map.ignored;
+    summary.refused_columns = map.refused;
+
+    auto transaction = std::make_unique<store::Store::Transaction>(store);
+    if (!summary.resumed) {
+        summary.import_id = store.create_import(import_info(options, digest, map, reader.delimiter()));
+    }
+    store::NewRow row;
+    std::size_t in_transaction = 0;
+    while (reader.next(record)) {
+        if (record.line <= resume_after) {
+            continue;
+        }
+        const auto issue = load_record(record, map, summary.import_id, store, row);
+        if (issue && summary.first_rejections.size() < k_rejections_shown) {
+            summary.first_rejections.push_back(*issue);
+        }
+        if (++in_transaction == k_records_per_transaction) {
+            transaction->commit();
+            transaction = std::make_unique<store::Store::Transaction>(store);
+            in_transaction = 0;
+        }
+    }
+    summary.counts = store.import_counts(summary.import_id);
+    store.finish_import(summary.import_id, summary.counts);
+    transaction->commit();
+    return summary;
+}
+
+std::string describe(const ImportSummary& summary, const std::string& file_name) {
+    const auto& counts = summary.counts;
+    const std::string totals = std::to_string(counts.records) + " records: " + std::to_string(counts.accepted) +
+                               " accepted, " + std::to_string(counts.rejected) + " rejected (" +
+                               std::to_string(counts.duplicates) + " duplicates), " +
+                               std::to_string(counts.superseded) + " earlier failed rows superseded";
+    if (summary.already_imported) {
+        return file_name + ": already imported as import " + std::to_string(summary.import_id) +
+               " (same sha256); nothing added\n  " + totals + "\n";
+    }
+    std::string out = file_name + ": import " + std::to_string(summary.import_id) +
+                      (summary.resumed ? " (resumed after an interruption)" : "") + "\n  " + totals + "\n";
+    std::string mapped;
+    for (const auto& [input, column] : summary.mapping) {
+        mapped += (mapped.empty() ? "" : ", ") + input + " <- \"" + column + "\"";
+    }
+    out += "  columns: " + (mapped.empty() ? std::string("none") : mapped) + "\n";
+    for (const auto& column : summary.ignored_columns) {
+        out += "  ignored column \"" + column + "\"\n";
+    }
+    for (const auto& column : summary.refused_columns) {
+        out += "  ignored column \"" + column + "\": a run input, never read from the file\n";
+    }
+    if (!summary.first_rejections.empty()) {
+        out += "  first rejections:\n";
+        for (const auto& issue : summary.first_rejections) {
+            out += "    " + file_name + ":" + std::to_string(issue.line) + ": " + issue.message + "\n";
+        }
+        const auto shown = static_cast<std::int64_t>(summary.first_rejections.size());
+        if (counts.rejected > shown) {
+            out += "    ... and " + std::to_string(counts.rejected - shown) + " more\n";
+        }
+    }
+    return out;
+}
+
+} // namespace onboard::loader

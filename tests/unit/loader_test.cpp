@@ -1,0 +1,292 @@
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "loader/importer.hpp"
+#include "store/store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+using namespace onboard;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The seed workflow's inputs: the refresh token comes from the run, never from the file.
+loader::ImportOptions seed_options(const std::string& path) {
+    loader::ImportOptions options;
+    options.path = path;
+    options.inputs = {{"refreshToken", "string", true}, {"name", "string", true}, {"externalId", "string", false}};
+    options.run_inputs = {"refreshToken"};
+    return options;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// A folder of its own for the CSV files a test writes.
+struct TempDir {
+    fs::path path = fs::temp_directory_path() / ("onboard-loader-test-" + std::to_string(getpid()));
+    TempDir() { fs::create_directories(path); }
+    ~TempDir() { fs::remove_all(path); }
+    std::string write(const std::string& name, const std::string& text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+        return (path / name).string();
+    }
+};
+
+// Accepted rows as "line|name|externalId" and rejected ones as "line!reason", in line order.
+std::vector<std::string> stored_rows(store::Store& db, std::int64_t import_id) {
+    SQLite::Statement select(db.database(), "SELECT line, state, COALESCE(name, 'NULL'), COALESCE(external_id, "
+                                            "'NULL'), error_message FROM rows WHERE import_id = ? ORDER BY line");
+    select.bind(1, import_id);
+    std::vector<std::string> rows;
+    while (select.executeStep()) {
+        const std::string line = select.getColumn(0).getString();
+        if (select.getColumn(1).getString() == "rejected") {
+            rows.push_back(line + "!" + select.getColumn(4).getString());
+        } else {
+            rows.push_back(line + "|" + select.getColumn(2).getString() + "|" + select.getColumn(3).getString());
+        }
+    }
+    return rows;
+}
+
+// The same shape, from a case's expect.json.
+std::vector<std::string> expected_rows(const core::Json& expect) {
+    std::vector<std::pair<std::int64_t, std::string>> rows;
+    for (const auto& row : expect.find("valid_rows")->items()) {
+        const core::Json* id = row.find("externalId");
+        const std::int64_t line = row.find("line")->as_int();
+        rows.emplace_back(line, std::to_string(line) + "|" + row.find("name")->as_string() + "|" +
+                                    (id->is_null() ? std::string("NULL") : id->as_string()));
+    }
+    for (const auto& row : expect.find("invalid_rows")->items()) {
+        const std::int64_t line = row.find("line")->as_int();
+        rows.emplace_back(line, std::to_string(line) + "!" + row.find("reason")->as_string());
+    }
+    std::sort(rows.begin(), rows.end());
+    std::vector<std::string> out;
+    for (auto& row : rows) {
+        out.push_back(std::move(row.second));
+    }
+    return out;
+}
+
+std::string column(store::Store& db, const std::string& sql) {
+    SQLite::Statement select(db.database(), sql);
+    REQUIRE(select.executeStep());
+    return select.getColumn(0).isNull() ? "NULL" : select.getColumn(0).getString();
+}
+
+} // namespace
+
+TEST_CASE("every case file imports to exactly the rows its expect.json lists", "[loader]") {
+    const fs::path cases = fs::path(ONBOARD_FIXTURES) / "cases";
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(cases)) {
+        if (entry.path().extension() == ".csv") {
+            files.push_back(entry.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    REQUIRE(files.size() >= 6);
+    for (const auto& file : files) {
+        SECTION(file.filename().string()) {
+            fs::path expect_path = file;
+            expect_path.replace_extension(".expect.json");
+            const core::Json expect = core::Json::parse(read_file(expect_path), expect_path.string());
+            store::Store db(":memory:");
+            const auto summary = loader::import_csv(seed_options(file.string()), db);
+            CHECK(stored_rows(db, summary.import_id) == expected_rows(expect));
+            CHECK(summary.counts.accepted == static_cast<std::int64_t>(expect.find("valid_rows")->size()));
+            CHECK(summary.counts.rejected == static_cast<std::int64_t>(expect.find("invalid_rows")->size()));
+        }
+    }
+}
+
+TEST_CASE("importing the same file again adds nothing and says so", "[loader]") {
+    const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/12-duplicates-in-file.csv";
+    store::Store db(":memory:");
+    const auto first = loader::import_csv(seed_options(file), db);
+    CHECK_FALSE(first.already_imported);
+    CHECK(first.counts.records == 10);
+    CHECK(first.counts.duplicates == 4);
+    const auto again = loader::import_csv(seed_options(file), db);
+    CHECK(again.already_imported);
+    CHECK(again.import_id == first.import_id);
+    CHECK(column(db, "SELECT COUNT(*) FROM rows") == "10");
+    CHECK(column(db, "SELECT COUNT(*) FROM imports") == "1");
+    CHECK(loader::describe(again, "dups.csv") ==
+          "dups.csv: already imported as import 1 (same sha256); nothing added\n"
+          "  10 records: 6 accepted, 4 rejected (4 duplicates), 0 earlier failed rows superseded\n");
+}
+
+TEST_CASE("the summary gives counts, the column mapping and the first rejections", "[loader]") {
+    const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/16-ragged-rows.csv";
+    store::Store db(":memory:");
+    const auto summary = loader::import_csv(seed_options(file), db);
+    CHECK(loader::describe(summary, "ragged.csv") ==
+          "ragged.csv: import 1\n"
+          "  5 records: 2 accepted, 3 rejected (0 duplicates), 0 earlier failed rows superseded\n"
+          "  columns: externalId <- \"externalId\", name <- \"name\"\n"
+          "  ignored column \"email\"\n"
+          "  first rejections:\n"
+          "    ragged.csv:3: too many fields (4, header has 3)\n"
+          "    ragged.csv:4: too few fields (2, header has 3)\n"
+          "    ragged.csv:6: too many fields (4, header has 3)\n");
+}
+
+TEST_CASE("a duplicate of a row queued by an earlier import is rejected, naming that import", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto a = dir.write("a.csv", "name,externalId\nAda,C-1\nBo,C-2\n");
+    const auto b = dir.write("b.csv", "name,externalId\nCy,C-1\nBo,C-9\nDee,C-4\n");
+    loader::import_csv(seed_options(a), db);
+    const auto summary = loader::import_csv(seed_options(b), db);
+    CHECK(stored_rows(db, summary.import_id) ==
+          std::vector<std::string>{"2!duplicate externalId C-1 (first at line 2 of " + a + ", import 1)",
+                                   "3!duplicate name 'Bo' (first at line 3 of " + a + ", import 1)", "4|Dee|C-4"});
+    CHECK(summary.counts.duplicates == 2);
+}
+
+TEST_CASE("headers match inputs ignoring case, spaces, '_' and '-'", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto file = dir.write("c.csv", "Customer Name,External ID,NAME_\n Ada , C-1 ,x\n");
+    auto options = seed_options(file);
+    options.overrides = {{"name", "customer name"}};
+    const auto summary = loader::import_csv(options, db);
+    CHECK(summary.mapping == std::map<std::string, std::string>{{"externalId", "External ID"},
+                                                                {"name", "Customer Name"}});
+    CHECK(summary.ignored_columns == std::vector<std::string>{"NAME_"});
+    CHECK(stored_rows(db, summary.import_id) == std::vector<std::string>{"2|Ada|C-1"});
+    CHECK(column(db, "SELECT inputs FROM rows") == "{\"name\":\"Ada\",\"externalId\":\"C-1\"}");
+    CHECK(column(db, "SELECT mapping FROM imports") == "{\"name\":\"Customer Name\",\"externalId\":\"External ID\"}");
+}
+
+TEST_CASE("--map picks a column the header would not match", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto file = dir.write("m.csv", "Company;Ref\nAcme;R-1\n");
+    auto options = seed_options(file);
+    options.overrides = {{"name", "Company"}, {"externalId", "Ref"}};
+    const auto summary = loader::import_csv(options, db);
+    CHECK(stored_rows(db, summary.import_id) == std::vector<std::string>{"2|Acme|R-1"});
+}
+
+TEST_CASE("a refresh-token column is never read or stored", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto file = dir.write("t.csv", "name,refresh_token\nAda,secret-token-1\n,secret-token-2\n");
+    const auto summary = loader::import_csv(seed_options(file), db);
+    CHECK(summary.refused_columns == std::vector<std::string>{"refresh_token"});
+    CHECK(summary.ignored_columns.empty());
+    CHECK(column(db, "SELECT COUNT(*) FROM rows WHERE inputs LIKE '%secret%' OR source LIKE '%secret%'") == "0");
+    CHECK(column(db, "SELECT source FROM rows WHERE line = 2") == "[\"Ada\",\"[redacted]\"]");
+    CHECK(column(db, "SELECT source FROM rows WHERE line = 3") == "[\"\",\"[redacted]\"]");
+    auto options = seed_options(file);
+    options.overrides = {{"refreshToken", "refresh_token"}};
+    CHECK_THROWS_WITH(loader::import_csv(options, db),
+                      "--map refreshToken=refresh_token: \"refreshToken\" is a run input and is never read from the file");
+}
+
+TEST_CASE("rows failing the input schema are rejected with their line and reason", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto file = dir.write("v.csv", "name,externalId,seats\n"
+                                         "Ada,C-1,3\n"
+                                         "   ,C-2,1\n"
+                                         "Bo,C-3,many\n"
+                                         "\"Cy\xff\",C-4,2\n"
+                                         "\"Dee,C-5,2\n"
+                                         "Eve,,\n"
+                                         "  ,  ,  \n");
+    auto options = seed_options(file);
+    options.inputs.push_back({"seats", "integer", false});
+    const auto summary = loader::import_csv(options, db);
+    CHECK(stored_rows(db, summary.import_id) ==
+          std::vector<std::string>{"2|Ada|C-1", "3!column \"name\" is empty",
+                                   "4!column \"seats\" is not an integer: 'many'",
+                                   "5!column \"name\" is not valid UTF-8 (save the file as UTF-8)",
+                                   "6!unterminated quoted field (no closing quote before the end of the file)",
+                                   "7|Eve|NULL"});
+    CHECK(column(db, "SELECT inputs FROM rows WHERE line = 2") == "{\"name\":\"Ada\",\"externalId\":\"C-1\",\"seats\":3}");
+    CHECK(column(db, "SELECT inputs FROM rows WHERE line = 7") == "{\"name\":\"Eve\"}");
+    CHECK(column(db, "SELECT error_class FROM rows WHERE line = 3") == "invalid_input");
+    CHECK(summary.first_rejections.size() == 4);
+    CHECK(summary.first_rejections[0].field == "name");
+    CHECK(summary.counts.records == 6);
+}
+
+TEST_CASE("file-level problems stop the import with a clear message", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto missing = (dir.path / "missing.csv").string();
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(missing), db),
+                      missing + ": cannot open: No such file or directory");
+    const auto empty = dir.write("empty.csv", "\n\n");
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(empty), db), empty + ": no header line (the file is empty)");
+    const auto no_name = dir.write("customers.csv", "externalId,email\nC-1,a@b\n");
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(no_name), db),
+                      no_name + ":1: no column for required input \"name\" (columns: externalId, email)");
+    const auto twice = dir.write("twice.csv", "name,Name\nA,B\n");
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(twice), db),
+                      twice + ":1: columns \"name\" and \"Name\" both match input \"name\" (choose one with --map "
+                              "name=COLUMN)");
+    auto unknown = seed_options(no_name);
+    unknown.overrides = {{"nmae", "email"}};
+    CHECK_THROWS_WITH(loader::import_csv(unknown, db),
+                      "--map nmae=email: the workflow has no input \"nmae\" (inputs: refreshToken, name, externalId)");
+    auto no_column = seed_options(no_name);
+    no_column.overrides = {{"name", "Company"}};
+    CHECK_THROWS_WITH(loader::import_csv(no_column, db),
+                      no_name + ":1: --map name=Company: no column \"Company\" (columns: externalId, email)");
+    CHECK(column(db, "SELECT COUNT(*) FROM imports") == "0");
+}
+
+TEST_CASE("an interrupted import is resumed after its last stored line", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto file = dir.write("r.csv", "name,externalId\nA,1\nB,2\nA,3\nD,4\n");
+    const auto first = loader::import_csv(seed_options(file), db);
+    db.database().exec("DELETE FROM rows WHERE line > 3; UPDATE imports SET finished_at = NULL");
+    const auto resumed = loader::import_csv(seed_options(file), db);
+    CHECK(resumed.resumed);
+    CHECK(resumed.import_id == first.import_id);
+    CHECK(stored_rows(db, first.import_id) ==
+          std::vector<std::string>{"2|A|1", "3|B|2", "4!duplicate name 'A' (first at line 2)", "5|D|4"});
+    CHECK(resumed.counts.records == 4);
+    CHECK(db.import_finished(first.import_id));
+}
+
+TEST_CASE("a failed row is superseded by the fixed row of a later import", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto a = dir.write("a.csv", "name,externalId\nAda,C-1\n");
+    loader::import_csv(seed_options(a), db);
+    db.database().exec("UPDATE rows SET state = 'failed'");
+    const auto b = dir.write("b.csv", "name,externalId\nAda Lovelace,C-1\n");
+    const auto summary = loader::import_csv(seed_options(b), db);
+    CHECK(summary.counts.superseded == 1);
+    CHECK(summary.counts.accepted == 1);
+    CHECK(column(db, "SELECT group_concat(state, ',') FROM (SELECT state FROM rows ORDER BY id)") ==
+          "superseded,pending");
+}
+
+TEST_CASE("column keys drop case, spaces, underscores and dashes", "[loader]") {
+    CHECK(loader::column_key("External ID") == "externalid");
+    CHECK(loader::column_key("external_id") == "externalid");
+    CHECK(loader::column_key("Refresh-Token") == "refreshtoken");
+}
