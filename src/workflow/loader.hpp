@@ -31,7 +31,7 @@ private:
     void warn(int line, const std::string& what);
 
     void load_sources(const YAML::Node& root);
-    void load_openapi(const std::string& name, const std::string& file, int line);
+    void load_openapi(const std::string& name, const std::string& url, const std::string& file, int line);
     void load_inputs(const YAML::Node& inputs);
     void load_steps(const YAML::Node& steps);
     Step load_step(const YAML::Node& node);
@@ -53,7 +53,12 @@ private:
     Workflow m_workflow;
     std::vector<std::string> m_row_inputs;
     std::map<std::string, std::map<std::string, Operation>> m_operations; // source -> opId -> op
-    std::vector<std::string> m_problems;
+    struct Problem {
+        std::string file;
+        int line = 0;
+        std::string what;
+    };
+    std::vector<Problem> m_problems;
     bool m_warned_bare = false;
 };
 

@@ -17,21 +17,21 @@ YAML::Node get(const YAML::Node& map, const char* key) {
     if (!map.IsMap()) {
         return YAML::Node(YAML::NodeType::Undefined);
     }
-    return map[key];
+    const YAML::Node found = map[key];
+    // A missing key gives an invalid node that throws on use: hand out an undefined one instead.
+    return found.IsDefined() ? found : YAML::Node(YAML::NodeType::Undefined);
 }
 
 std::string scalar_or(const YAML::Node& node, const std::string& fallback = "") {
     return node.IsDefined() && node.IsScalar() ? node.Scalar() : fallback;
 }
 
+// The YAML file's root; throws YAML::Exception, or YAML::BadFile when it cannot be read.
 YAML::Node read_yaml(const std::string& file) {
-    try {
-        return YAML::LoadFile(file);
-    } catch (const YAML::BadFile&) {
-        throw WorkflowError(file + ": cannot read the file");
-    } catch (const YAML::Exception& e) {
-        throw WorkflowError(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    if (!std::filesystem::is_regular_file(file)) {
+        throw YAML::BadFile(file);
     }
+    return YAML::LoadFile(file);
 }
 
 bool matches(const std::string& text, const char* pattern_chars, bool allow_sign) {
@@ -82,6 +82,9 @@ bool looks_secret(std::string name) {
     }
     return false;
 }
+
+// "step \"id\": " to start a message about a step, or "" for a step without an id.
+std::string label(const Step& step) { return step.id.empty() ? "" : "step \"" + step.id + "\": "; }
 
 std::string shorten(const std::string& text) {
     std::string flat = text.substr(0, 60);
@@ -154,7 +157,7 @@ Loader::Loader(std::string path, std::vector<std::string> row_inputs)
 }
 
 void Loader::problem(const std::string& file, int line, const std::string& what) {
-    m_problems.push_back(file + ":" + std::to_string(line) + ": " + what);
+    m_problems.push_back({file, line, what});
 }
 
 void Loader::warn(int line, const std::string& what) {
@@ -162,7 +165,14 @@ void Loader::warn(int line, const std::string& what) {
 }
 
 Workflow Loader::run() {
-    const YAML::Node root = read_yaml(m_workflow.m_path);
+    YAML::Node root;
+    try {
+        root = read_yaml(m_workflow.m_path);
+    } catch (const YAML::BadFile&) {
+        throw WorkflowError(m_workflow.m_path + ": cannot read the file");
+    } catch (const YAML::Exception& e) {
+        throw WorkflowError(m_workflow.m_path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    }
     if (!root.IsMap()) {
         throw WorkflowError(m_workflow.m_path + ":1: expected a mapping with \"arazzo\", "
                                                 "\"sourceDescriptions\" and \"workflows\"");
@@ -199,9 +209,13 @@ Workflow Loader::run() {
         compute_batch_scope();
     }
     if (!m_problems.empty()) {
+        // Reported in file order, whichever pass found them.
+        std::stable_sort(m_problems.begin(), m_problems.end(), [&](const Problem& a, const Problem& b) {
+            return std::make_pair(a.file != m_workflow.m_path, a.line) < std::make_pair(b.file != m_workflow.m_path, b.line);
+        });
         std::string message;
-        for (const std::string& line : m_problems) {
-            message += (message.empty() ? "" : "\n") + line;
+        for (const Problem& p : m_problems) {
+            message += (message.empty() ? "" : "\n") + p.file + ":" + std::to_string(p.line) + ": " + p.what;
         }
         throw WorkflowError(message);
     }
@@ -228,31 +242,30 @@ void Loader::load_sources(const YAML::Node& root) {
                                                            "\": only local files are supported, not \"" + url + "\"");
         } else {
             const auto dir = std::filesystem::path(m_workflow.m_path).parent_path();
-            load_openapi(name, (dir / url).lexically_normal().string(), line_of(get(source, "url"), line));
+            load_openapi(name, url, (dir / url).lexically_normal().string(), line_of(get(source, "url"), line));
         }
     }
 }
 
-void Loader::load_openapi(const std::string& name, const std::string& file, int line) {
-    if (!std::filesystem::is_regular_file(file)) {
-        problem(line, "source description \"" + name + "\": cannot read \"" + file + "\"");
-        return;
-    }
+void Loader::load_openapi(const std::string& name, const std::string& url, const std::string& file, int line) {
     YAML::Node doc;
     try {
         doc = read_yaml(file);
-    } catch (const WorkflowError& e) {
-        m_problems.push_back(e.what());
+    } catch (const YAML::BadFile&) {
+        problem(line, "source description \"" + name + "\": cannot read \"" + url + "\"");
+        return;
+    } catch (const YAML::Exception& e) {
+        problem(file, e.mark.line + 1, "invalid YAML: " + e.msg);
         return;
     }
     auto& operations = m_operations[name];
     const YAML::Node servers = get(doc, "servers");
     if (m_workflow.m_server_url.empty() && servers.IsSequence() && servers.size() > 0) {
-        std::string url = scalar_or(get(servers[0], "url"));
-        while (!url.empty() && url.back() == '/') {
-            url.pop_back();
+        std::string server = scalar_or(get(servers[0], "url"));
+        while (!server.empty() && server.back() == '/') {
+            server.pop_back();
         }
-        m_workflow.m_server_url = url;
+        m_workflow.m_server_url = server;
     }
     const YAML::Node paths = get(doc, "paths");
     if (!paths.IsMap()) {
@@ -305,7 +318,7 @@ void Loader::load_inputs(const YAML::Node& inputs) {
         m_workflow.m_inputs.push_back(std::move(spec));
     }
     for (const std::string& name : required) {
-        if (!properties[name].IsDefined()) {
+        if (!get(properties, name.c_str()).IsDefined()) {
             problem(line_of(required_list, 1), "required input \"" + name + "\" is not among the properties");
         }
     }
@@ -361,13 +374,13 @@ Step Loader::load_step(const YAML::Node& node) {
 void Loader::load_operation(const YAML::Node& node, Step& step) {
     const int line = step.location.line;
     if (get(node, "operationPath").IsDefined() || get(node, "workflowId").IsDefined()) {
-        problem(line, "step \"" + step.id + "\": only operationId is supported");
+        problem(line, label(step) + "only operationId is supported");
         return;
     }
     const YAML::Node id_node = get(node, "operationId");
     step.operation_id = scalar_or(id_node);
     if (step.operation_id.empty()) {
-        problem(line, "step \"" + step.id + "\": missing required field \"operationId\"");
+        problem(line, label(step) + "missing required field \"operationId\"");
         return;
     }
     std::string source;
@@ -387,7 +400,7 @@ void Loader::load_operation(const YAML::Node& node, Step& step) {
         }
     }
     if (!m_operations.empty()) {
-        problem(line_of(id_node, line), "step \"" + step.id + "\": unknown operationId \"" + step.operation_id + "\"");
+        problem(line_of(id_node, line), label(step) + "unknown operationId \"" + step.operation_id + "\"");
     }
 }
 
@@ -396,7 +409,7 @@ void Loader::load_request(const YAML::Node& node, Step& step) {
     if (parameters.IsSequence()) {
         for (const auto& item : parameters) {
             Parameter parameter;
-            parameter.location = {m_workflow.m_path, line_of(item, step.location.line)};
+            parameter.location = {m_workflow.m_path, line_of(get(item, "value"), line_of(item, step.location.line))};
             parameter.name = scalar_or(get(item, "name"));
             parameter.in = scalar_or(get(item, "in"));
             if (parameter.name.empty() || get(item, "reference").IsDefined()) {
