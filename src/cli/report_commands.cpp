@@ -6,14 +6,13 @@
 #include "report/summary.hpp"
 #include "store/store.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 namespace onboard::cli {
 
@@ -74,11 +73,13 @@ struct ImportOption {
 };
 
 void add_import_option(CLI::App& command, ImportOption& import) {
-    import.option = command.add_option("--import", import.id, "only this import (id from `onboard status`)");
+    import.option =
+        command.add_option("--import", import.id, "only this import (id from `onboard status`)");
 }
 
 void add_status(CLI::App& app, GlobalOptions& global, int& exit_code) {
-    auto* command = app.add_subcommand("status", "rows per state, success rate and timing, per import");
+    auto* command =
+        app.add_subcommand("status", "rows per state, success rate and timing, per import");
     add_global_options(*command, global);
     auto options = std::make_shared<std::pair<bool, ImportOption>>();
     command->add_flag("--json", options->first, "print JSON (stable field names, see README)");
@@ -89,7 +90,8 @@ void add_status(CLI::App& app, GlobalOptions& global, int& exit_code) {
         std::string text;
         if (const auto id = options->second.value()) {
             const auto summary = report::summarize(store, id);
-            text = json ? report::status_json({summary}, summary).dump() + "\n" : report::format_summary(summary);
+            text = json ? report::status_json({summary}, summary).dump() + "\n"
+                        : report::format_summary(summary);
         } else {
             const auto imports = report::summarize_imports(store);
             const auto total = report::summarize(store, std::nullopt);
@@ -104,7 +106,8 @@ void add_status(CLI::App& app, GlobalOptions& global, int& exit_code) {
 }
 
 void add_report(CLI::App& app, GlobalOptions& global, int& exit_code) {
-    auto* command = app.add_subcommand("report", "list rows with their state, error and customer id");
+    auto* command =
+        app.add_subcommand("report", "list rows with their state, error and customer id");
     add_global_options(*command, global);
     struct Options {
         report::RowFilter filter;
@@ -125,8 +128,9 @@ void add_report(CLI::App& app, GlobalOptions& global, int& exit_code) {
 }
 
 void add_export(CLI::App& app, GlobalOptions& global, int& exit_code) {
-    auto* command = app.add_subcommand("export", "write the failed rows (to fix and import again) or the "
-                                                 "customers created");
+    auto* command =
+        app.add_subcommand("export", "write the failed rows (to fix and import again) or the "
+                                     "customers created");
     add_global_options(*command, global);
     struct Options {
         bool failed = false, succeeded = false, safe = false;
@@ -134,11 +138,14 @@ void add_export(CLI::App& app, GlobalOptions& global, int& exit_code) {
         Output output;
     };
     auto options = std::make_shared<Options>();
-    auto* failed = command->add_flag("--failed", options->failed, "failed and rejected rows, as in the source CSV");
-    auto* succeeded = command->add_flag("--succeeded", options->succeeded, "customer ids created, with the inputs");
+    auto* failed = command->add_flag("--failed", options->failed,
+                                     "failed and rejected rows, as in the source CSV");
+    auto* succeeded = command->add_flag("--succeeded", options->succeeded,
+                                        "customer ids created, with the inputs");
     failed->excludes(succeeded);
-    command->add_flag("--safe-for-spreadsheet", options->safe,
-                      "neutralise formula-like cells in the source columns too (they then re-import changed)");
+    command->add_flag(
+        "--safe-for-spreadsheet", options->safe,
+        "neutralise formula-like cells in the source columns too (they then re-import changed)");
     add_import_option(*command, options->import);
     add_output_options(*command, options->output, "csv");
     command->callback([&global, &exit_code, options] {
@@ -156,14 +163,16 @@ void add_export(CLI::App& app, GlobalOptions& global, int& exit_code) {
 }
 
 void add_query(CLI::App& app, GlobalOptions& global, int& exit_code) {
-    auto* command = app.add_subcommand("query", "run one read-only SQL statement on the results database");
+    auto* command =
+        app.add_subcommand("query", "run one read-only SQL statement on the results database");
     add_global_options(*command, global);
     struct Options {
         std::string sql;
         Output output;
     };
     auto options = std::make_shared<Options>();
-    command->add_option("sql", options->sql, "the SQL statement (see README for useful ones)")->required();
+    command->add_option("sql", options->sql, "the SQL statement (see README for useful ones)")
+        ->required();
     add_output_options(*command, options->output, "table");
     command->callback([&global, &exit_code, options] {
         store::Store store(global.db, store::OpenMode::read_only);
@@ -173,7 +182,8 @@ void add_query(CLI::App& app, GlobalOptions& global, int& exit_code) {
 }
 
 void add_retry(CLI::App& app, GlobalOptions& global, int& exit_code) {
-    auto* command = app.add_subcommand("retry", "put failed rows back in the queue for the next run");
+    auto* command =
+        app.add_subcommand("retry", "put failed rows back in the queue for the next run");
     add_global_options(*command, global);
     struct Options {
         report::RetryFilter filter;
@@ -181,21 +191,25 @@ void add_retry(CLI::App& app, GlobalOptions& global, int& exit_code) {
     };
     auto options = std::make_shared<Options>();
     add_import_option(*command, options->import);
-    command->add_option("--class", options->filter.classes, "only rows that failed with these classes");
+    command->add_option("--class", options->filter.classes,
+                        "only rows that failed with these classes");
     command->add_option("--line", options->filter.lines, "only rows starting at these CSV lines");
     command->callback([&global, &exit_code, options] {
         options->filter.import_id = options->import.value();
         store::Store store(global.db);
         const auto requeued = report::requeue_failed(store, options->filter);
         const auto left = report::count_leftovers(store, options->filter);
-        std::string text = requeued > 0 ? "requeued " + rows_text(requeued, "failed") + "; `onboard run` sends them\n"
+        std::string text = requeued > 0 ? "requeued " + rows_text(requeued, "failed") +
+                                              "; `onboard run` sends them\n"
                                         : std::string("no failed rows to requeue\n");
         if (left.rejected > 0) {
             text += rows_text(left.rejected, "rejected") +
-                    " cannot be retried: fix them (`onboard export --failed`) and import the file again\n";
+                    " cannot be retried: fix them (`onboard export --failed`) and import the file "
+                    "again\n";
         }
         if (left.outcome_unknown > 0) {
-            text += rows_text(left.outcome_unknown, "outcome_unknown") + " will be reconciled by the next run\n";
+            text += rows_text(left.outcome_unknown, "outcome_unknown") +
+                    " will be reconciled by the next run\n";
         }
         write_output(text, "", "retry");
         exit_code = k_exit_ok;

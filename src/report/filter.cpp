@@ -9,8 +9,9 @@ namespace onboard::report {
 namespace {
 
 template <std::size_t N>
-void check_names(const std::vector<std::string>& names, const std::array<std::string_view, N>& known,
-                 std::string_view where, std::string_view what) {
+void check_names(const std::vector<std::string>& names,
+                 const std::array<std::string_view, N>& known, std::string_view where,
+                 std::string_view what) {
     for (const auto& name : names) {
         if (std::find(known.begin(), known.end(), name) != known.end()) {
             continue;
@@ -60,7 +61,9 @@ void SqlWhere::in(const std::string& column, const std::vector<std::int64_t>& va
     m_values.insert(m_values.end(), values.begin(), values.end());
 }
 
-void SqlWhere::raw(const std::string& condition) { m_conditions.push_back(condition); }
+void SqlWhere::raw(const std::string& condition) {
+    m_conditions.push_back(condition);
+}
 
 void SqlWhere::add(const RowFilter& filter, const std::string& table) {
     if (filter.import_id) {

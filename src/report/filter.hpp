@@ -1,7 +1,6 @@
 #pragma once
 
 #include <SQLiteCpp/Statement.h>
-
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -18,14 +17,15 @@ inline constexpr std::array<std::string_view, 7> k_row_states{
 
 // The failure classes a failed attempt or row carries (README "Failure classes"); stable names.
 inline constexpr std::array<std::string_view, 9> k_failure_classes{
-    "invalid_input", // rejected at import: the record itself is wrong (fields, duplicates in the file)
-    "validation",    // the server refused a field of the payload
-    "duplicate",     // the server already holds a customer with this name or externalId
-    "graphql",       // top-level GraphQL errors
-    "auth",          // refresh refused, or 401/403 after a re-refresh
-    "rate_limited",  // 429 after the retries allowed
-    "server",        // 5xx, non-JSON bodies
-    "network",       // connect, reset, timeout
+    "invalid_input",   // rejected at import: the record itself is wrong (fields, duplicates in the
+                       // file)
+    "validation",      // the server refused a field of the payload
+    "duplicate",       // the server already holds a customer with this name or externalId
+    "graphql",         // top-level GraphQL errors
+    "auth",            // refresh refused, or 401/403 after a re-refresh
+    "rate_limited",    // 429 after the retries allowed
+    "server",          // 5xx, non-JSON bodies
+    "network",         // connect, reset, timeout
     "outcome_unknown", // the request may have reached the server (reconciled by the next run)
 };
 

@@ -3,10 +3,9 @@
 #include "core/error.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <map>
+#include <sqlite3.h>
 
 namespace onboard::report {
 
@@ -68,29 +67,36 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
     if (import_id) {
         where.equals("r.import_id", *import_id);
     }
-    SQLite::Statement select(store.database(),
-                             "SELECT r.import_id, r.source, i.columns, r.line, r.error_class, "
-                             "r.error_message, r.attempts FROM rows r JOIN imports i ON i.id = r.import_id" +
-                                 where.text() + " ORDER BY r.import_id, r.line");
+    SQLite::Statement select(
+        store.database(),
+        "SELECT r.import_id, r.source, i.columns, r.line, r.error_class, "
+        "r.error_message, r.attempts FROM rows r JOIN imports i ON i.id = r.import_id" +
+            where.text() + " ORDER BY r.import_id, r.line");
     where.bind(select);
     std::vector<FailedRow> rows;
     while (select.executeStep()) {
-        FailedRow row{select.getColumn(0).getInt64(), core::Json::parse(select.getColumn(1).getString(), "rows.source"),
-                      column_value(select.getColumn(3)), column_value(select.getColumn(4)),
-                      column_value(select.getColumn(5)), column_value(select.getColumn(6))};
-        columns.add(row.import_id, core::Json::parse(select.getColumn(2).getString(), "imports.columns"));
+        FailedRow row{select.getColumn(0).getInt64(),
+                      core::Json::parse(select.getColumn(1).getString(), "rows.source"),
+                      column_value(select.getColumn(3)),
+                      column_value(select.getColumn(4)),
+                      column_value(select.getColumn(5)),
+                      column_value(select.getColumn(6))};
+        columns.add(row.import_id,
+                    core::Json::parse(select.getColumn(2).getString(), "imports.columns"));
         rows.push_back(std::move(row));
     }
     return rows;
 }
 
 // With nothing to export the header still shows the source columns of the imports asked about.
-void add_import_columns(store::Store& store, std::optional<std::int64_t> import_id, ColumnUnion& columns) {
+void add_import_columns(store::Store& store, std::optional<std::int64_t> import_id,
+                        ColumnUnion& columns) {
     SqlWhere where;
     if (import_id) {
         where.equals("id", *import_id);
     }
-    SQLite::Statement select(store.database(), "SELECT id, columns FROM imports" + where.text() + " ORDER BY id");
+    SQLite::Statement select(store.database(),
+                             "SELECT id, columns FROM imports" + where.text() + " ORDER BY id");
     where.bind(select);
     while (select.executeStep()) {
         columns.add(select.getColumn(0).getInt64(),
@@ -111,14 +117,18 @@ std::string blob_hex(const void* data, int size) {
 
 core::Json raw_value(sqlite3_stmt* statement, int index) {
     switch (sqlite3_column_type(statement, index)) {
-    case SQLITE_INTEGER: return static_cast<std::int64_t>(sqlite3_column_int64(statement, index));
-    case SQLITE_FLOAT: return sqlite3_column_double(statement, index);
+    case SQLITE_INTEGER:
+        return static_cast<std::int64_t>(sqlite3_column_int64(statement, index));
+    case SQLITE_FLOAT:
+        return sqlite3_column_double(statement, index);
     case SQLITE_TEXT:
         return std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, index)),
                            static_cast<std::size_t>(sqlite3_column_bytes(statement, index)));
     case SQLITE_BLOB:
-        return blob_hex(sqlite3_column_blob(statement, index), sqlite3_column_bytes(statement, index));
-    default: return nullptr;
+        return blob_hex(sqlite3_column_blob(statement, index),
+                        sqlite3_column_bytes(statement, index));
+    default:
+        return nullptr;
     }
 }
 
@@ -127,7 +137,8 @@ core::Json raw_value(sqlite3_stmt* statement, int index) {
     const std::string message = std::string("query: ") + sqlite3_errmsg(db);
     const int primary = code & 0xFF;
     if (primary == SQLITE_ERROR || primary == SQLITE_READONLY || primary == SQLITE_AUTH ||
-        primary == SQLITE_RANGE || primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_CANTOPEN) {
+        primary == SQLITE_RANGE || primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH ||
+        primary == SQLITE_CANTOPEN) {
         throw UsageError(message);
     }
     throw StoreError(message);
@@ -143,7 +154,8 @@ bool holds_statement(sqlite3* db, const char* tail) {
     while (tail != nullptr && *tail != '\0') {
         StatementGuard next;
         const char* rest = nullptr;
-        if (sqlite3_prepare_v2(db, tail, -1, &next.statement, &rest) != SQLITE_OK || next.statement != nullptr) {
+        if (sqlite3_prepare_v2(db, tail, -1, &next.statement, &rest) != SQLITE_OK ||
+            next.statement != nullptr) {
             return true;
         }
         tail = rest;
@@ -152,8 +164,7 @@ bool holds_statement(sqlite3* db, const char* tail) {
 }
 
 // SQLiteCpp's exceptions become StoreError at this module's edge.
-template <typename F>
-ResultSet translated(std::string_view where, F&& work) {
+template <typename F> ResultSet translated(std::string_view where, F&& work) {
     try {
         return work();
     } catch (const SQLite::Exception& e) {
@@ -163,14 +174,16 @@ ResultSet translated(std::string_view where, F&& work) {
 
 ResultSet select_rows(store::Store& store, const RowFilter& filter) {
     ResultSet result;
-    result.columns = {"row_id",        "import_id", "line",        "state",      "name",      "external_id",
-                      "error_class",   "error_message", "attempts", "customer_id", "reconciled", "updated_at"};
+    result.columns = {"row_id",   "import_id",   "line",        "state",
+                      "name",     "external_id", "error_class", "error_message",
+                      "attempts", "customer_id", "reconciled",  "updated_at"};
     SqlWhere where;
     where.add(filter, "r");
-    SQLite::Statement select(store.database(),
-                             "SELECT r.id, r.import_id, r.line, r.state, r.name, r.external_id, r.error_class, "
-                             "r.error_message, r.attempts, r.customer_id, r.reconciled, r.updated_at FROM rows r" +
-                                 where.text() + " ORDER BY r.import_id, r.line, r.id");
+    SQLite::Statement select(
+        store.database(),
+        "SELECT r.id, r.import_id, r.line, r.state, r.name, r.external_id, r.error_class, "
+        "r.error_message, r.attempts, r.customer_id, r.reconciled, r.updated_at FROM rows r" +
+            where.text() + " ORDER BY r.import_id, r.line, r.id");
     where.bind(select);
     while (select.executeStep()) {
         auto& row = result.rows.emplace_back();
@@ -190,7 +203,9 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
     }
     std::size_t extras = 0;
     for (const auto& row : rows) {
-        extras = std::max(extras, row.source.size() - std::min(row.source.size(), columns.slots[row.import_id].size()));
+        extras =
+            std::max(extras, row.source.size() -
+                                 std::min(row.source.size(), columns.slots[row.import_id].size()));
     }
     ResultSet result;
     result.columns = columns.names;
@@ -207,7 +222,8 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
         const auto& slot = columns.slots[row.import_id];
         std::vector<core::Json> cells(width, core::Json(""));
         for (std::size_t k = 0; k < row.source.size(); ++k) {
-            cells[k < slot.size() ? slot[k] : columns.names.size() + (k - slot.size())] = row.source.items()[k];
+            cells[k < slot.size() ? slot[k] : columns.names.size() + (k - slot.size())] =
+                row.source.items()[k];
         }
         for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts}) {
             cells.push_back(*value);
@@ -223,10 +239,12 @@ ResultSet select_succeeded(store::Store& store, std::optional<std::int64_t> impo
     if (import_id) {
         where.equals("import_id", *import_id);
     }
-    SQLite::Statement select(store.database(), "SELECT customer_id, inputs, import_id, line FROM rows" +
-                                                   where.text() + " ORDER BY import_id, line, id");
+    SQLite::Statement select(store.database(),
+                             "SELECT customer_id, inputs, import_id, line FROM rows" +
+                                 where.text() + " ORDER BY import_id, line, id");
     where.bind(select);
-    std::vector<std::pair<std::vector<core::Json>, core::Json>> found; // (customer, import, line), inputs
+    std::vector<std::pair<std::vector<core::Json>, core::Json>>
+        found; // (customer, import, line), inputs
     std::vector<std::string> keys;
     while (select.executeStep()) {
         auto inputs = core::Json::parse(select.getColumn(1).getString(), "rows.inputs");
@@ -249,9 +267,9 @@ ResultSet select_succeeded(store::Store& store, std::optional<std::int64_t> impo
         row.push_back(ids[0]);
         for (const auto& key : keys) {
             const core::Json* value = inputs.find(key);
-            row.push_back(value == nullptr ? core::Json() : value->is_array() || value->is_object()
-                                                                ? core::Json(value->dump())
-                                                                : *value);
+            row.push_back(value == nullptr                          ? core::Json()
+                          : value->is_array() || value->is_object() ? core::Json(value->dump())
+                                                                    : *value);
         }
         row.push_back(ids[1]);
         row.push_back(ids[2]);
@@ -278,7 +296,8 @@ ResultSet run_query(store::Store& store, const std::string& sql) {
     sqlite3* db = store.database().getHandle();
     StatementGuard guard;
     const char* tail = nullptr;
-    const int prepared = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &guard.statement, &tail);
+    const int prepared =
+        sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &guard.statement, &tail);
     if (prepared != SQLITE_OK) {
         throw_query_error(db, prepared);
     }

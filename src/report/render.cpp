@@ -2,30 +2,35 @@
 
 #include "core/error.hpp"
 
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 namespace onboard::report {
 
 namespace {
 
 constexpr std::size_t k_min_column_width = 6;
-constexpr std::string_view k_ellipsis = "\xE2\x80\xA6"; // …
+constexpr std::string_view k_ellipsis = "\xE2\x80\xA6";     // …
 constexpr std::string_view k_newline_mark = "\xE2\x86\xB5"; // ↵
 
-bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool is_continuation(char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 
 // A value as text for table and CSV cells: null is empty, strings as they are.
 std::string cell_text(const core::Json& value) {
     switch (value.type()) {
-    case core::Json::Type::null: return "";
-    case core::Json::Type::boolean: return value.as_bool() ? "true" : "false";
-    case core::Json::Type::string: return value.as_string();
-    default: return value.dump();
+    case core::Json::Type::null:
+        return "";
+    case core::Json::Type::boolean:
+        return value.as_bool() ? "true" : "false";
+    case core::Json::Type::string:
+        return value.as_string();
+    default:
+        return value.dump();
     }
 }
 
@@ -143,8 +148,8 @@ std::string render_csv(const ResultSet& result, CsvSafety safety) {
     out += "\r\n";
     for (const auto& row : result.rows) {
         for (std::size_t i = 0; i < row.size(); ++i) {
-            const bool verbatim = safety == CsvSafety::round_trip && i < result.verbatim.size() &&
-                                  result.verbatim[i];
+            const bool verbatim =
+                safety == CsvSafety::round_trip && i < result.verbatim.size() && result.verbatim[i];
             std::string text = cell_text(row[i]);
             if (row[i].is_string() && !verbatim) {
                 text = neutralise_formula(text);
@@ -177,20 +182,28 @@ std::string render_json(const ResultSet& result, bool lines) {
 } // namespace
 
 Format parse_format(std::string_view text, std::string_view where) {
-    if (text == "table") return Format::table;
-    if (text == "csv") return Format::csv;
-    if (text == "json") return Format::json;
-    if (text == "jsonl") return Format::jsonl;
+    if (text == "table")
+        return Format::table;
+    if (text == "csv")
+        return Format::csv;
+    if (text == "json")
+        return Format::json;
+    if (text == "jsonl")
+        return Format::jsonl;
     throw UsageError(std::string(where) + ": unknown format \"" + std::string(text) +
                      "\" (expected table, csv, json or jsonl)");
 }
 
 std::string render(const ResultSet& result, const RenderOptions& options) {
     switch (options.format) {
-    case Format::table: return format_table(result, options.width, options.color);
-    case Format::csv: return render_csv(result, options.csv_safety);
-    case Format::json: return render_json(result, false);
-    case Format::jsonl: return render_json(result, true);
+    case Format::table:
+        return format_table(result, options.width, options.color);
+    case Format::csv:
+        return render_csv(result, options.csv_safety);
+    case Format::json:
+        return render_json(result, false);
+    case Format::jsonl:
+        return render_json(result, true);
     }
     return "";
 }
@@ -226,7 +239,8 @@ std::string format_table(const ResultSet& result, int width, bool color) {
 }
 
 std::string neutralise_formula(std::string_view value) {
-    if (!value.empty() && std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos) {
+    if (!value.empty() &&
+        std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos) {
         return "'" + std::string(value);
     }
     return std::string(value);
@@ -264,8 +278,8 @@ int terminal_width() {
 }
 
 std::size_t display_width(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(),
-                                                  [](char c) { return !is_continuation(c); }));
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return !is_continuation(c); }));
 }
 
 } // namespace onboard::report

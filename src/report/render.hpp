@@ -28,8 +28,8 @@ enum class CsvSafety {
 // How to render a result set.
 struct RenderOptions {
     Format format = Format::table;
-    int width = 0;       // table width in characters; 0 = unlimited
-    bool color = false;  // table: bold header (only for a terminal)
+    int width = 0;      // table width in characters; 0 = unlimited
+    bool color = false; // table: bold header (only for a terminal)
     CsvSafety csv_safety = CsvSafety::neutralise;
 };
 
@@ -44,7 +44,8 @@ std::string render(const ResultSet& result, const RenderOptions& options);
 // The aligned text table, cells cut with "…" so that each line fits `width` (0 = unlimited).
 std::string format_table(const ResultSet& result, int width, bool color);
 
-// `value` with a leading ' when it starts with = + - @ tab or CR (so a spreadsheet shows it as text).
+// `value` with a leading ' when it starts with = + - @ tab or CR (so a spreadsheet shows it as
+// text).
 std::string neutralise_formula(std::string_view value);
 
 // `value` as an RFC 4180 field: quoted when it holds a comma, quote, CR or LF.

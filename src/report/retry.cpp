@@ -37,10 +37,11 @@ std::int64_t requeue_failed(store::Store& store, const RetryFilter& filter) {
         const auto where = where_for(filter, "failed");
         store::Store::Transaction transaction(store);
         // updated_at in the schema's ISO 8601 form, milliseconds and Z included.
-        SQLite::Statement update(store.database(),
-                                 "UPDATE rows SET state = 'pending', next_attempt_at = NULL, lease_owner = NULL, "
-                                 "lease_expires_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" +
-                                     where.text());
+        SQLite::Statement update(
+            store.database(),
+            "UPDATE rows SET state = 'pending', next_attempt_at = NULL, lease_owner = NULL, "
+            "lease_expires_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" +
+                where.text());
         where.bind(update);
         const int changed = update.exec();
         transaction.commit();
@@ -52,7 +53,8 @@ std::int64_t requeue_failed(store::Store& store, const RetryFilter& filter) {
 
 RetryLeftovers count_leftovers(store::Store& store, const RetryFilter& filter) {
     try {
-        return RetryLeftovers{count(store, filter, "rejected"), count(store, filter, "outcome_unknown")};
+        return RetryLeftovers{count(store, filter, "rejected"),
+                              count(store, filter, "outcome_unknown")};
     } catch (const SQLite::Exception& e) {
         throw StoreError(std::string("retry: ") + e.what());
     }

@@ -22,12 +22,13 @@ struct RetryLeftovers {
     std::int64_t outcome_unknown = 0; // the next run reconciles them anyway
 };
 
-// Puts the failed rows matching `filter` back to pending (due at once, attempts and history kept) and
-// returns how many; succeeded, rejected and other rows are never touched. Throws UsageError
+// Puts the failed rows matching `filter` back to pending (due at once, attempts and history kept)
+// and returns how many; succeeded, rejected and other rows are never touched. Throws UsageError
 // "retry: unknown failure class ..." for an unknown class, StoreError on a database failure.
 std::int64_t requeue_failed(store::Store& store, const RetryFilter& filter);
 
-// Counts the rejected and outcome_unknown rows matching `filter`. Throws StoreError on a database failure.
+// Counts the rejected and outcome_unknown rows matching `filter`. Throws StoreError on a database
+// failure.
 RetryLeftovers count_leftovers(store::Store& store, const RetryFilter& filter);
 
 } // namespace onboard::report

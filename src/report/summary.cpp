@@ -5,7 +5,6 @@
 #include "report/render.hpp"
 
 #include <SQLiteCpp/Statement.h>
-
 #include <cmath>
 #include <cstdio>
 
@@ -25,15 +24,15 @@ void count_states(store::Store& store, ImportSummary& summary) {
     const auto where = import_where(summary.import_id, "import_id");
     std::string sql = "SELECT";
     for (std::size_t i = 0; i < k_row_states.size(); ++i) {
-        sql += std::string(i > 0 ? "," : "") + " COUNT(CASE WHEN state = '" + std::string(k_row_states[i]) +
-               "' THEN 1 END)";
+        sql += std::string(i > 0 ? "," : "") + " COUNT(CASE WHEN state = '" +
+               std::string(k_row_states[i]) + "' THEN 1 END)";
     }
     SQLite::Statement select(store.database(), sql + " FROM rows" + where.text());
     where.bind(select);
     select.executeStep();
     auto& c = summary.counts;
-    for (auto* count : {&c.pending, &c.in_flight, &c.succeeded, &c.failed, &c.outcome_unknown, &c.rejected,
-                        &c.superseded}) {
+    for (auto* count : {&c.pending, &c.in_flight, &c.succeeded, &c.failed, &c.outcome_unknown,
+                        &c.rejected, &c.superseded}) {
         *count = select.getColumn(static_cast<int>(count - &c.pending)).getInt64();
     }
     const auto live = c.total() - c.superseded;
@@ -51,7 +50,8 @@ double percentile(const std::vector<double>& sorted, double p) {
 void time_requests(store::Store& store, ImportSummary& summary) {
     const auto where = import_where(summary.import_id, "r.import_id");
     const std::string from = " FROM attempts a JOIN rows r ON r.id = a.row_id" + where.text();
-    SQLite::Statement durations(store.database(), "SELECT a.duration_ms" + from + " ORDER BY a.duration_ms");
+    SQLite::Statement durations(store.database(),
+                                "SELECT a.duration_ms" + from + " ORDER BY a.duration_ms");
     where.bind(durations);
     std::vector<double> sorted;
     while (durations.executeStep()) {
@@ -63,16 +63,18 @@ void time_requests(store::Store& store, ImportSummary& summary) {
     }
     summary.latency_p50_ms = percentile(sorted, 0.50);
     summary.latency_p95_ms = percentile(sorted, 0.95);
-    SQLite::Statement bounds(store.database(), "SELECT MIN(a.started_at), MAX(a.started_at)" + from);
+    SQLite::Statement bounds(store.database(),
+                             "SELECT MIN(a.started_at), MAX(a.started_at)" + from);
     where.bind(bounds);
     bounds.executeStep();
     summary.first_request_at = bounds.getColumn(0).getString();
     summary.last_request_at = bounds.getColumn(1).getString();
     // Time spent running, run by run, so the hours between a run and a rerun do not count.
-    SQLite::Statement spans(store.database(),
-                            "SELECT TOTAL(span) FROM (SELECT MAX(julianday(a.started_at) * 86400.0 + "
-                            "a.duration_ms / 1000.0) - MIN(julianday(a.started_at) * 86400.0) AS span" +
-                                from + " GROUP BY a.run_id)");
+    SQLite::Statement spans(
+        store.database(),
+        "SELECT TOTAL(span) FROM (SELECT MAX(julianday(a.started_at) * 86400.0 + "
+        "a.duration_ms / 1000.0) - MIN(julianday(a.started_at) * 86400.0) AS span" +
+            from + " GROUP BY a.run_id)");
     where.bind(spans);
     spans.executeStep();
     const double seconds = spans.getColumn(0).getDouble();
@@ -92,7 +94,9 @@ std::string fixed(double value, int decimals) {
     return buffer;
 }
 
-std::string percent(std::optional<double> rate) { return rate ? fixed(*rate * 100.0, 1) + "%" : "-"; }
+std::string percent(std::optional<double> rate) {
+    return rate ? fixed(*rate * 100.0, 1) + "%" : "-";
+}
 
 core::Json optional_number(std::optional<double> value, int decimals) {
     if (!value) {
@@ -102,13 +106,16 @@ core::Json optional_number(std::optional<double> value, int decimals) {
     return std::round(*value * scale) / scale;
 }
 
-core::Json optional_text(const std::string& text) { return text.empty() ? core::Json() : core::Json(text); }
+core::Json optional_text(const std::string& text) {
+    return text.empty() ? core::Json() : core::Json(text);
+}
 
 std::string state_breakdown(const store::StateCounts& c) {
     std::string out;
     const std::pair<const char*, std::int64_t> parts[] = {
-        {"succeeded", c.succeeded}, {"failed", c.failed},       {"rejected", c.rejected},
-        {"pending", c.pending},     {"in flight", c.in_flight}, {"outcome unknown", c.outcome_unknown},
+        {"succeeded", c.succeeded},  {"failed", c.failed},
+        {"rejected", c.rejected},    {"pending", c.pending},
+        {"in flight", c.in_flight},  {"outcome unknown", c.outcome_unknown},
         {"superseded", c.superseded}};
     for (const auto& [name, count] : parts) {
         if (count > 0) {
@@ -125,7 +132,8 @@ ImportSummary summarize(store::Store& store, std::optional<std::int64_t> import_
     summary.import_id = import_id;
     try {
         if (import_id) {
-            SQLite::Statement select(store.database(), "SELECT file_name, imported_at FROM imports WHERE id = ?");
+            SQLite::Statement select(store.database(),
+                                     "SELECT file_name, imported_at FROM imports WHERE id = ?");
             select.bind(1, *import_id);
             if (!select.executeStep()) {
                 throw UsageError("status: no import with id " + std::to_string(*import_id));
@@ -161,14 +169,15 @@ std::vector<ImportSummary> summarize_imports(store::Store& store) {
 
 std::string format_summary(const ImportSummary& s) {
     const auto& c = s.counts;
-    std::string out = s.import_id ? "import " + std::to_string(*s.import_id) + " (" + s.file_name + ", imported " +
-                                        s.imported_at + ")\n"
+    std::string out = s.import_id ? "import " + std::to_string(*s.import_id) + " (" + s.file_name +
+                                        ", imported " + s.imported_at + ")\n"
                                   : std::string("all imports\n");
     out += "  rows        " + std::to_string(c.total()) + ": " + state_breakdown(c) + "\n";
     out += "  success     " + percent(s.success_rate) + "\n";
     out += "  attempts    " + std::to_string(s.attempts);
     if (s.latency_p50_ms) {
-        out += ", latency p50 " + fixed(*s.latency_p50_ms, 0) + " ms, p95 " + fixed(*s.latency_p95_ms, 0) + " ms";
+        out += ", latency p50 " + fixed(*s.latency_p50_ms, 0) + " ms, p95 " +
+               fixed(*s.latency_p95_ms, 0) + " ms";
     }
     out += "\n";
     if (s.throughput_per_s) {
@@ -180,15 +189,16 @@ std::string format_summary(const ImportSummary& s) {
     return out;
 }
 
-std::string format_status_table(const std::vector<ImportSummary>& imports, const ImportSummary& total,
-                                int width, bool color) {
+std::string format_status_table(const std::vector<ImportSummary>& imports,
+                                const ImportSummary& total, int width, bool color) {
     ResultSet table;
-    table.columns = {"import", "file", "rows", "succeeded", "failed", "rejected", "pending", "in_flight",
-                     "unknown", "superseded", "success"};
+    table.columns = {"import",  "file",      "rows",    "succeeded",  "failed", "rejected",
+                     "pending", "in_flight", "unknown", "superseded", "success"};
     auto add = [&](const ImportSummary& s, core::Json id, core::Json file) {
         const auto& c = s.counts;
-        table.rows.push_back({std::move(id), std::move(file), c.total(), c.succeeded, c.failed, c.rejected,
-                              c.pending, c.in_flight, c.outcome_unknown, c.superseded, percent(s.success_rate)});
+        table.rows.push_back({std::move(id), std::move(file), c.total(), c.succeeded, c.failed,
+                              c.rejected, c.pending, c.in_flight, c.outcome_unknown, c.superseded,
+                              percent(s.success_rate)});
     };
     for (const auto& s : imports) {
         add(s, *s.import_id, s.file_name);
@@ -204,10 +214,13 @@ core::Json summary_json(const ImportSummary& s) {
     out.set("file_name", optional_text(s.file_name));
     out.set("imported_at", optional_text(s.imported_at));
     out.set("rows", c.total());
-    const std::pair<const char*, std::int64_t> states[] = {
-        {"pending", c.pending},   {"in_flight", c.in_flight}, {"succeeded", c.succeeded},
-        {"failed", c.failed},     {"outcome_unknown", c.outcome_unknown},
-        {"rejected", c.rejected}, {"superseded", c.superseded}};
+    const std::pair<const char*, std::int64_t> states[] = {{"pending", c.pending},
+                                                           {"in_flight", c.in_flight},
+                                                           {"succeeded", c.succeeded},
+                                                           {"failed", c.failed},
+                                                           {"outcome_unknown", c.outcome_unknown},
+                                                           {"rejected", c.rejected},
+                                                           {"superseded", c.superseded}};
     for (const auto& [name, count] : states) {
         out.set(name, count);
     }

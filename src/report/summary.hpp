@@ -10,19 +10,20 @@
 
 namespace onboard::report {
 
-// What one import (or all of them) came to: rows per state, success rate, requests and their timing.
+// What one import (or all of them) came to: rows per state, success rate, requests and their
+// timing.
 struct ImportSummary {
     std::optional<std::int64_t> import_id; // none: every import together
     std::string file_name;                 // empty for every import together
     std::string imported_at;
     store::StateCounts counts;
-    std::optional<double> success_rate;    // succeeded / rows not superseded; none without rows
-    std::int64_t attempts = 0;             // requests recorded (create and reconcile)
-    std::optional<double> latency_p50_ms;  // nearest-rank percentiles of request durations
+    std::optional<double> success_rate;   // succeeded / rows not superseded; none without rows
+    std::int64_t attempts = 0;            // requests recorded (create and reconcile)
+    std::optional<double> latency_p50_ms; // nearest-rank percentiles of request durations
     std::optional<double> latency_p95_ms;
-    std::optional<double> throughput_per_s; // succeeded rows per second of run time (idle gaps between
-                                            // runs not counted); none without requests
-    std::string first_request_at;          // ISO 8601 UTC, empty without requests
+    std::optional<double> throughput_per_s; // succeeded rows per second of run time (idle gaps
+                                            // between runs not counted); none without requests
+    std::string first_request_at; // ISO 8601 UTC, empty without requests
     std::string last_request_at;
 };
 
@@ -38,8 +39,8 @@ std::vector<ImportSummary> summarize_imports(store::Store& store);
 std::string format_summary(const ImportSummary& summary);
 
 // A table with a line per import and a total line, fitting `width` (0 = unlimited).
-std::string format_status_table(const std::vector<ImportSummary>& imports, const ImportSummary& total,
-                                int width, bool color);
+std::string format_status_table(const std::vector<ImportSummary>& imports,
+                                const ImportSummary& total, int width, bool color);
 
 // The summary as a JSON object with stable names: import_id, file_name, imported_at, rows, pending,
 // in_flight, succeeded, failed, outcome_unknown, rejected, superseded, success_rate, attempts,

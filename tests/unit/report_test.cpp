@@ -7,15 +7,14 @@
 #include "store/store.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <catch2/catch.hpp>
-#include <unistd.h>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 using onboard::core::Json;
 using onboard::report::CsvSafety;
@@ -33,7 +32,8 @@ struct TempDb {
     TempDb() {
         static std::atomic<int> counter{0};
         path = (std::filesystem::temp_directory_path() /
-                ("onboard-report-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".db"))
+                ("onboard-report-" + std::to_string(getpid()) + "-" + std::to_string(counter++) +
+                 ".db"))
                    .string();
     }
     ~TempDb() {
@@ -44,9 +44,10 @@ struct TempDb {
 };
 
 std::int64_t add_import(Store& store, const std::string& file, const std::string& columns) {
-    SQLite::Statement insert(store.database(),
-                             "INSERT INTO imports (file_name, file_size, sha256, columns, mapping, delimiter, "
-                             "imported_at) VALUES (?, 10, ?, ?, '{}', ',', '2026-01-02T03:04:05.000Z')");
+    SQLite::Statement insert(
+        store.database(),
+        "INSERT INTO imports (file_name, file_size, sha256, columns, mapping, delimiter, "
+        "imported_at) VALUES (?, 10, ?, ?, '{}', ',', '2026-01-02T03:04:05.000Z')");
     insert.bind(1, file);
     insert.bind(2, "sha-" + file);
     insert.bind(3, columns);
@@ -57,7 +58,8 @@ std::int64_t add_import(Store& store, const std::string& file, const std::string
 // Inserts a row; `source` is the JSON array of its fields, the name taken from its first field.
 std::int64_t add_row(Store& store, std::int64_t import_id, int line, const std::string& state,
                      const std::string& source, const std::string& error_class = "",
-                     const std::string& error_message = "", int attempts = 0, const std::string& customer = "") {
+                     const std::string& error_message = "", int attempts = 0,
+                     const std::string& customer = "") {
     const Json fields = Json::parse(source);
     const std::string name = fields.size() > 0 ? fields.items()[0].as_string() : "";
     const std::string external = fields.size() > 1 ? fields.items()[1].as_string() : "";
@@ -66,11 +68,12 @@ std::int64_t add_row(Store& store, std::int64_t import_id, int line, const std::
     if (!external.empty()) {
         inputs.set("externalId", external);
     }
-    SQLite::Statement insert(store.database(),
-                             "INSERT INTO rows (import_id, line, state, name, external_id, inputs, source, attempts, "
-                             "error_class, error_message, customer_id, next_attempt_at, updated_at) VALUES "
-                             "(?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), "
-                             "NULLIF(?, ''), 123.0, '2026-01-02T03:05:00.000Z')");
+    SQLite::Statement insert(
+        store.database(),
+        "INSERT INTO rows (import_id, line, state, name, external_id, inputs, source, attempts, "
+        "error_class, error_message, customer_id, next_attempt_at, updated_at) VALUES "
+        "(?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), "
+        "NULLIF(?, ''), 123.0, '2026-01-02T03:05:00.000Z')");
     insert.bind(1, import_id);
     insert.bind(2, line);
     insert.bind(3, state);
@@ -86,10 +89,11 @@ std::int64_t add_row(Store& store, std::int64_t import_id, int line, const std::
     return store.database().getLastInsertRowid();
 }
 
-void add_attempt(Store& store, std::int64_t row_id, int number, const std::string& started_at, double duration_ms,
-                 const std::string& outcome) {
-    SQLite::Statement insert(store.database(), "INSERT INTO attempts (row_id, number, started_at, duration_ms, "
-                                               "outcome) VALUES (?, ?, ?, ?, ?)");
+void add_attempt(Store& store, std::int64_t row_id, int number, const std::string& started_at,
+                 double duration_ms, const std::string& outcome) {
+    SQLite::Statement insert(store.database(),
+                             "INSERT INTO attempts (row_id, number, started_at, duration_ms, "
+                             "outcome) VALUES (?, ?, ?, ?, ?)");
     insert.bind(1, row_id);
     insert.bind(2, number);
     insert.bind(3, started_at);
@@ -113,7 +117,7 @@ std::string column_of(const ResultSet& result, std::size_t row, const std::strin
     for (std::size_t i = 0; i < result.columns.size(); ++i) {
         if (result.columns[i] == column) {
             return result.rows.at(row).at(i).is_string() ? result.rows[row][i].as_string()
-                                                          : result.rows[row][i].dump();
+                                                         : result.rows[row][i].dump();
         }
     }
     FAIL("no column " << column);
@@ -126,16 +130,19 @@ const std::string k_awkward_name = "Smith, \"Bob\"\nJr";
 
 // ---- rendering ----
 
-TEST_CASE("a csv field with a comma, a quote and a line break is quoted with its quotes doubled", "[report]") {
+TEST_CASE("a csv field with a comma, a quote and a line break is quoted with its quotes doubled",
+          "[report]") {
     CHECK(onboard::report::csv_field(k_awkward_name) == "\"Smith, \"\"Bob\"\"\nJr\"");
     CHECK(onboard::report::csv_field("plain text") == "plain text");
     CHECK(onboard::report::csv_field("cr\ronly") == "\"cr\ronly\"");
 }
 
-TEST_CASE("csv output neutralises every text cell a spreadsheet would run as a formula", "[report]") {
+TEST_CASE("csv output neutralises every text cell a spreadsheet would run as a formula",
+          "[report]") {
     ResultSet result;
     result.columns = {"value", "number"};
-    for (const auto* text : {"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"}) {
+    for (const auto* text :
+         {"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"}) {
         result.rows.push_back({Json(text), Json(std::int64_t{-5})});
     }
     CHECK(csv(result) == "value,number\r\n"
@@ -148,7 +155,8 @@ TEST_CASE("csv output neutralises every text cell a spreadsheet would run as a f
                          "plain,-5\r\n");
 }
 
-TEST_CASE("round-trip csv writes verbatim columns as they are and still neutralises the others", "[report]") {
+TEST_CASE("round-trip csv writes verbatim columns as they are and still neutralises the others",
+          "[report]") {
     ResultSet result;
     result.columns = {"name", "error_message"};
     result.verbatim = {true, false};
@@ -160,17 +168,21 @@ TEST_CASE("round-trip csv writes verbatim columns as they are and still neutrali
 TEST_CASE("json output keeps value types and names members after the columns", "[report]") {
     ResultSet result;
     result.columns = {"id", "ratio", "name", "missing", "ok", "id"};
-    result.rows.push_back({Json(std::int64_t{7}), Json(0.5), Json(k_awkward_name), Json(), Json(true),
-                           Json(std::int64_t{8})});
-    result.rows.push_back({Json(std::int64_t{9}), Json(1.25), Json("x"), Json(), Json(false), Json(std::int64_t{10})});
+    result.rows.push_back({Json(std::int64_t{7}), Json(0.5), Json(k_awkward_name), Json(),
+                           Json(true), Json(std::int64_t{8})});
+    result.rows.push_back({Json(std::int64_t{9}), Json(1.25), Json("x"), Json(), Json(false),
+                           Json(std::int64_t{10})});
     RenderOptions options;
     options.format = Format::json;
-    CHECK(onboard::report::render(result, options) ==
-          "[\n{\"id\":7,\"ratio\":0.5,\"name\":\"Smith, \\\"Bob\\\"\\nJr\",\"missing\":null,\"ok\":true,\"id_2\":8},\n"
-          "{\"id\":9,\"ratio\":1.25,\"name\":\"x\",\"missing\":null,\"ok\":false,\"id_2\":10}\n]\n");
+    CHECK(
+        onboard::report::render(result, options) ==
+        "[\n{\"id\":7,\"ratio\":0.5,\"name\":\"Smith, "
+        "\\\"Bob\\\"\\nJr\",\"missing\":null,\"ok\":true,\"id_2\":8},\n"
+        "{\"id\":9,\"ratio\":1.25,\"name\":\"x\",\"missing\":null,\"ok\":false,\"id_2\":10}\n]\n");
     options.format = Format::jsonl;
     CHECK(onboard::report::render(result, options) ==
-          "{\"id\":7,\"ratio\":0.5,\"name\":\"Smith, \\\"Bob\\\"\\nJr\",\"missing\":null,\"ok\":true,\"id_2\":8}\n"
+          "{\"id\":7,\"ratio\":0.5,\"name\":\"Smith, "
+          "\\\"Bob\\\"\\nJr\",\"missing\":null,\"ok\":true,\"id_2\":8}\n"
           "{\"id\":9,\"ratio\":1.25,\"name\":\"x\",\"missing\":null,\"ok\":false,\"id_2\":10}\n");
 }
 
@@ -184,7 +196,8 @@ TEST_CASE("json of no rows is an empty array and jsonl of no rows is empty", "[r
     CHECK(onboard::report::render(result, options).empty());
 }
 
-TEST_CASE("a table aligns columns, right-aligns numbers and shows line breaks as a mark", "[report]") {
+TEST_CASE("a table aligns columns, right-aligns numbers and shows line breaks as a mark",
+          "[report]") {
     ResultSet result;
     result.columns = {"id", "name"};
     result.rows.push_back({Json(std::int64_t{1}), Json(k_awkward_name)});
@@ -194,10 +207,12 @@ TEST_CASE("a table aligns columns, right-aligns numbers and shows line breaks as
                                                              "22\n");
 }
 
-TEST_CASE("a table cuts the widest cells with an ellipsis so each line fits the width", "[report]") {
+TEST_CASE("a table cuts the widest cells with an ellipsis so each line fits the width",
+          "[report]") {
     ResultSet result;
     result.columns = {"state", "message"};
-    result.rows.push_back({Json("failed"), Json("the server refused the name because it is far too long")});
+    result.rows.push_back(
+        {Json("failed"), Json("the server refused the name because it is far too long")});
     const std::string table = onboard::report::format_table(result, 30, false);
     CHECK(table == "state   message\n"
                    "failed  the server refused th\xE2\x80\xA6\n");
@@ -235,26 +250,31 @@ TEST_CASE("without a terminal the table width comes from COLUMNS, else 100", "[r
 
 // ---- reports and exports ----
 
-TEST_CASE("report lists rows with the stable columns, filtered by state, class and import", "[report]") {
+TEST_CASE("report lists rows with the stable columns, filtered by state, class and import",
+          "[report]") {
     Store store(":memory:");
     const auto first = add_import(store, "a.csv", R"(["name","externalId"])");
     const auto second = add_import(store, "b.csv", R"(["name","externalId"])");
     add_row(store, first, 2, "succeeded", R"(["Abel","C-1"])", "", "", 1, "cus-1");
     add_row(store, first, 3, "failed", R"(["Bea","C-2"])", "server", "HTTP 503", 3);
     add_row(store, second, 2, "failed", R"(["Cy","C-3"])", "network", "connection reset", 2);
-    add_row(store, second, 3, "rejected", R"(["","C-4"])", "invalid_input", "column \"name\" is empty");
+    add_row(store, second, 3, "rejected", R"(["","C-4"])", "invalid_input",
+            "column \"name\" is empty");
 
     const auto all = onboard::report::report_rows(store, {});
-    CHECK(all.columns == std::vector<std::string>{"row_id", "import_id", "line", "state", "name", "external_id",
-                                                  "error_class", "error_message", "attempts", "customer_id",
-                                                  "reconciled", "updated_at"});
+    CHECK(all.columns == std::vector<std::string>{"row_id", "import_id", "line", "state", "name",
+                                                  "external_id", "error_class", "error_message",
+                                                  "attempts", "customer_id", "reconciled",
+                                                  "updated_at"});
     REQUIRE(all.rows.size() == 4);
     RenderOptions options;
     options.format = Format::jsonl;
     ResultSet first_only{all.columns, {all.rows[0]}, {}};
     CHECK(onboard::report::render(first_only, options) ==
-          "{\"row_id\":1,\"import_id\":1,\"line\":2,\"state\":\"succeeded\",\"name\":\"Abel\",\"external_id\":"
-          "\"C-1\",\"error_class\":null,\"error_message\":null,\"attempts\":1,\"customer_id\":\"cus-1\","
+          "{\"row_id\":1,\"import_id\":1,\"line\":2,\"state\":\"succeeded\",\"name\":\"Abel\","
+          "\"external_id\":"
+          "\"C-1\",\"error_class\":null,\"error_message\":null,\"attempts\":1,\"customer_id\":"
+          "\"cus-1\","
           "\"reconciled\":false,\"updated_at\":\"2026-01-02T03:05:00.000Z\"}\n");
 
     onboard::report::RowFilter failed;
@@ -274,21 +294,25 @@ TEST_CASE("report lists rows with the stable columns, filtered by state, class a
     CHECK(onboard::report::report_rows(store, in_second).rows.size() == 2);
 }
 
-TEST_CASE("a report filter with an unknown state or class is a usage error listing the known ones", "[report]") {
+TEST_CASE("a report filter with an unknown state or class is a usage error listing the known ones",
+          "[report]") {
     Store store(":memory:");
     onboard::report::RowFilter filter;
     filter.states = {"done"};
-    REQUIRE_THROWS_WITH(onboard::report::report_rows(store, filter),
-                        "report: unknown state \"done\" (expected one of pending, in_flight, succeeded, failed, "
-                        "outcome_unknown, rejected, superseded)");
+    REQUIRE_THROWS_WITH(
+        onboard::report::report_rows(store, filter),
+        "report: unknown state \"done\" (expected one of pending, in_flight, succeeded, failed, "
+        "outcome_unknown, rejected, superseded)");
     filter.states = {};
     filter.classes = {"timeout"};
-    REQUIRE_THROWS_WITH(onboard::report::report_rows(store, filter),
-                        "report: unknown failure class \"timeout\" (expected one of invalid_input, validation, "
-                        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
+    REQUIRE_THROWS_WITH(
+        onboard::report::report_rows(store, filter),
+        "report: unknown failure class \"timeout\" (expected one of invalid_input, validation, "
+        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
 }
 
-TEST_CASE("the failed export gives the source columns in file order plus line, class, message and attempts",
+TEST_CASE("the failed export gives the source columns in file order plus line, class, message and "
+          "attempts",
           "[report]") {
     Store store(":memory:");
     const auto id = add_import(store, "customers.csv", R"(["name","externalId","email"])");
@@ -296,7 +320,8 @@ TEST_CASE("the failed export gives the source columns in file order plus line, c
     add_row(store, id, 3, "failed", R"(["Bea","C-2","b@x.org"])", "duplicate", "name is taken", 1);
     add_row(store, id, 4, "rejected", R"(["Moreno"," Bianca","C-3","m@x.org"])", "invalid_input",
             "too many fields (4, header has 3)");
-    add_row(store, id, 5, "rejected", R"(["Carol","c@x.org"])", "invalid_input", "too few fields (2, header has 3)");
+    add_row(store, id, 5, "rejected", R"(["Carol","c@x.org"])", "invalid_input",
+            "too few fields (2, header has 3)");
     add_row(store, id, 6, "superseded", R"(["Dev","C-5","d@x.org"])", "server", "HTTP 500", 2);
 
     const auto result = onboard::report::export_failed(store, id);
@@ -307,8 +332,9 @@ TEST_CASE("the failed export gives the source columns in file order plus line, c
           "Carol,c@x.org,,,5,invalid_input,\"too few fields (2, header has 3)\",0\r\n");
 }
 
-TEST_CASE("a failed name with a comma, a quote and a line break is exported as one quoted csv field",
-          "[report]") {
+TEST_CASE(
+    "a failed name with a comma, a quote and a line break is exported as one quoted csv field",
+    "[report]") {
     Store store(":memory:");
     const auto id = add_import(store, "c.csv", R"(["name","externalId"])");
     Json source = Json::array();
@@ -320,19 +346,21 @@ TEST_CASE("a failed name with a comma, a quote and a line break is exported as o
           "\"Smith, \"\"Bob\"\"\nJr\",C-9,7,validation,name: too long,1\r\n");
 }
 
-TEST_CASE("a formula-like failed name is exported verbatim unless the export is made safe for spreadsheets",
+TEST_CASE("a formula-like failed name is exported verbatim unless the export is made safe for "
+          "spreadsheets",
           "[report]") {
     Store store(":memory:");
     const auto id = add_import(store, "c.csv", R"(["name"])");
     add_row(store, id, 2, "failed", R"(["=Acme-Corp"])", "graphql", "=cmd|' /C calc'!A0", 1);
     const auto result = onboard::report::export_failed(store, id);
-    CHECK(csv(result, CsvSafety::round_trip) ==
-          "name,line,error_class,error_message,attempts\r\n=Acme-Corp,2,graphql,'=cmd|' /C calc'!A0,1\r\n");
-    CHECK(csv(result, CsvSafety::neutralise) ==
-          "name,line,error_class,error_message,attempts\r\n'=Acme-Corp,2,graphql,'=cmd|' /C calc'!A0,1\r\n");
+    CHECK(csv(result, CsvSafety::round_trip) == "name,line,error_class,error_message,attempts\r\n="
+                                                "Acme-Corp,2,graphql,'=cmd|' /C calc'!A0,1\r\n");
+    CHECK(csv(result, CsvSafety::neutralise) == "name,line,error_class,error_message,attempts\r\n'="
+                                                "Acme-Corp,2,graphql,'=cmd|' /C calc'!A0,1\r\n");
 }
 
-TEST_CASE("a failed export over imports with different headers uses the union of their columns", "[report]") {
+TEST_CASE("a failed export over imports with different headers uses the union of their columns",
+          "[report]") {
     Store store(":memory:");
     const auto first = add_import(store, "a.csv", R"(["name","externalId"])");
     const auto second = add_import(store, "b.csv", R"(["externalId","name","note"])");
@@ -352,7 +380,8 @@ TEST_CASE("with nothing failed the export still has the import's header", "[repo
           "name,externalId,line,error_class,error_message,attempts\r\n");
 }
 
-TEST_CASE("the succeeded export gives each customer id with the inputs it was created from", "[report]") {
+TEST_CASE("the succeeded export gives each customer id with the inputs it was created from",
+          "[report]") {
     Store store(":memory:");
     const auto id = add_import(store, "a.csv", R"(["name","externalId"])");
     add_row(store, id, 2, "succeeded", R"(["Ann","A-1"])", "", "", 1, "cus-1");
@@ -376,9 +405,11 @@ TEST_CASE("query returns SQLite's values with their types", "[report]") {
     Store store(db.path, OpenMode::read_only);
     const auto result = onboard::report::run_query(
         store, "SELECT name, attempts, 1.5 AS ratio, customer_id, x'00ff' AS raw FROM rows;");
-    CHECK(result.columns == std::vector<std::string>{"name", "attempts", "ratio", "customer_id", "raw"});
+    CHECK(result.columns ==
+          std::vector<std::string>{"name", "attempts", "ratio", "customer_id", "raw"});
     REQUIRE(result.rows.size() == 1);
-    CHECK(result.rows[0] == std::vector<Json>{Json("Ann"), Json(std::int64_t{3}), Json(1.5), Json(), Json("x'00ff'")});
+    CHECK(result.rows[0] == std::vector<Json>{Json("Ann"), Json(std::int64_t{3}), Json(1.5), Json(),
+                                              Json("x'00ff'")});
     CHECK(result.rows[0][1].type() == Json::Type::integer);
 }
 
@@ -407,17 +438,21 @@ TEST_CASE("query refuses statements that would write a file or attach one", "[re
                         "query: attempt to write a readonly database");
     REQUIRE_THROWS_AS(onboard::report::run_query(store, "ATTACH DATABASE '" + copy + "' AS other"),
                       onboard::UsageError);
-    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "ATTACH DATABASE '" + copy + "' AS other"),
-                        "query: unable to open database: " + copy);
+    REQUIRE_THROWS_WITH(
+        onboard::report::run_query(store, "ATTACH DATABASE '" + copy + "' AS other"),
+        "query: unable to open database: " + copy);
     CHECK_FALSE(std::filesystem::exists(copy));
 }
 
-TEST_CASE("query takes exactly one statement and reports SQL errors in SQLite's words", "[report]") {
+TEST_CASE("query takes exactly one statement and reports SQL errors in SQLite's words",
+          "[report]") {
     Store store(":memory:");
-    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "  -- nothing\n"), "query: no SQL statement given");
+    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "  -- nothing\n"),
+                        "query: no SQL statement given");
     REQUIRE_THROWS_WITH(onboard::report::run_query(store, "SELECT 1; SELECT 2"),
                         "query: give one SQL statement at a time");
-    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "SELEC 1"), "query: near \"SELEC\": syntax error");
+    REQUIRE_THROWS_WITH(onboard::report::run_query(store, "SELEC 1"),
+                        "query: near \"SELEC\": syntax error");
     CHECK(onboard::report::run_query(store, "SELECT 1; -- done").rows.size() == 1);
 }
 
@@ -430,12 +465,15 @@ TEST_CASE("retry puts only failed rows back in the queue and keeps their history
     add_attempt(store, failed, 1, "2026-01-02T03:04:06.000Z", 12, "failed");
     add_row(store, id, 3, "succeeded", R"(["Bob"])", "", "", 1, "cus-2");
     add_row(store, id, 4, "rejected", R"([""])", "invalid_input", "column \"name\" is empty");
-    add_row(store, id, 5, "outcome_unknown", R"(["Cy"])", "outcome_unknown", "timeout after send", 1);
+    add_row(store, id, 5, "outcome_unknown", R"(["Cy"])", "outcome_unknown", "timeout after send",
+            1);
 
     CHECK(onboard::report::requeue_failed(store, {}) == 1);
     CHECK(scalar(store, "SELECT group_concat(line || ':' || state, ' ') FROM rows ORDER BY line") ==
           "2:pending 3:succeeded 4:rejected 5:outcome_unknown");
-    CHECK(scalar(store, "SELECT next_attempt_at IS NULL AND attempts = 3 FROM rows WHERE line = 2") == "1");
+    CHECK(
+        scalar(store, "SELECT next_attempt_at IS NULL AND attempts = 3 FROM rows WHERE line = 2") ==
+        "1");
     CHECK(scalar(store, "SELECT COUNT(*) FROM attempts") == "1");
     const auto left = onboard::report::count_leftovers(store, {});
     CHECK(left.rejected == 1);
@@ -457,7 +495,8 @@ TEST_CASE("retry honours the import, class and line filters", "[report]") {
     filter.classes = {"network"};
     filter.lines = {4, 2};
     CHECK(onboard::report::requeue_failed(store, filter) == 1);
-    CHECK(scalar(store, "SELECT group_concat(name, ' ') FROM rows WHERE state = 'pending'") == "A4");
+    CHECK(scalar(store, "SELECT group_concat(name, ' ') FROM rows WHERE state = 'pending'") ==
+          "A4");
     filter.lines.clear();
     filter.import_id.reset();
     CHECK(onboard::report::requeue_failed(store, filter) == 2);
@@ -470,9 +509,10 @@ TEST_CASE("retry with an unknown failure class is a usage error and changes noth
     add_row(store, id, 2, "failed", R"(["A2"])", "server", "HTTP 500", 3);
     onboard::report::RetryFilter filter;
     filter.classes = {"servers"};
-    REQUIRE_THROWS_WITH(onboard::report::requeue_failed(store, filter),
-                        "retry: unknown failure class \"servers\" (expected one of invalid_input, validation, "
-                        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
+    REQUIRE_THROWS_WITH(
+        onboard::report::requeue_failed(store, filter),
+        "retry: unknown failure class \"servers\" (expected one of invalid_input, validation, "
+        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
     CHECK(scalar(store, "SELECT state FROM rows") == "failed");
 }
 
@@ -499,7 +539,8 @@ Store& summary_fixture(Store& store) {
 
 } // namespace
 
-TEST_CASE("a summary counts rows per state and computes success rate, latency and throughput", "[report]") {
+TEST_CASE("a summary counts rows per state and computes success rate, latency and throughput",
+          "[report]") {
     Store store(":memory:");
     summary_fixture(store);
     const auto s = onboard::report::summarize(store, 1);
@@ -548,12 +589,17 @@ TEST_CASE("status json has one stable object per import and a total", "[report]"
     summary_fixture(store);
     const auto imports = onboard::report::summarize_imports(store);
     REQUIRE(imports.size() == 2);
-    const auto json = onboard::report::status_json(imports, onboard::report::summarize(store, std::nullopt));
+    const auto json =
+        onboard::report::status_json(imports, onboard::report::summarize(store, std::nullopt));
     CHECK(json.at_pointer("/imports/0")->dump() ==
-          "{\"import_id\":1,\"file_name\":\"customers.csv\",\"imported_at\":\"2026-01-02T03:04:05.000Z\","
-          "\"rows\":5,\"pending\":0,\"in_flight\":0,\"succeeded\":3,\"failed\":1,\"outcome_unknown\":0,"
-          "\"rejected\":0,\"superseded\":1,\"success_rate\":0.75,\"attempts\":10,\"latency_p50_ms\":50,"
-          "\"latency_p95_ms\":100,\"throughput_per_s\":0.33,\"first_request_at\":\"2026-01-02T03:04:00.000Z\","
+          "{\"import_id\":1,\"file_name\":\"customers.csv\",\"imported_at\":\"2026-01-02T03:04:05."
+          "000Z\","
+          "\"rows\":5,\"pending\":0,\"in_flight\":0,\"succeeded\":3,\"failed\":1,\"outcome_"
+          "unknown\":0,"
+          "\"rejected\":0,\"superseded\":1,\"success_rate\":0.75,\"attempts\":10,\"latency_p50_"
+          "ms\":50,"
+          "\"latency_p95_ms\":100,\"throughput_per_s\":0.33,\"first_request_at\":\"2026-01-02T03:"
+          "04:00.000Z\","
           "\"last_request_at\":\"2026-01-02T03:04:09.000Z\"}");
     CHECK(json.at_pointer("/imports/1/success_rate")->is_null());
     CHECK(json.at_pointer("/total/import_id")->is_null());
@@ -564,11 +610,16 @@ TEST_CASE("the status table has a line per import and a total line", "[report]")
     Store store(":memory:");
     summary_fixture(store);
     const auto imports = onboard::report::summarize_imports(store);
-    CHECK(onboard::report::format_status_table(imports, onboard::report::summarize(store, std::nullopt), 0, false) ==
-          "import  file           rows  succeeded  failed  rejected  pending  in_flight  unknown  superseded  success\n"
-          "     1  customers.csv     5          3       1         0        0          0        0           1  75.0%\n"
-          "     2  empty.csv         0          0       0         0        0          0        0           0  -\n"
-          "        total             5          3       1         0        0          0        0           1  75.0%\n");
+    CHECK(onboard::report::format_status_table(
+              imports, onboard::report::summarize(store, std::nullopt), 0, false) ==
+          "import  file           rows  succeeded  failed  rejected  pending  in_flight  unknown  "
+          "superseded  success\n"
+          "     1  customers.csv     5          3       1         0        0          0        0   "
+          "        1  75.0%\n"
+          "     2  empty.csv         0          0       0         0        0          0        0   "
+          "        0  -\n"
+          "        total             5          3       1         0        0          0        0   "
+          "        1  75.0%\n");
 }
 
 TEST_CASE("a summary of an unknown import is a usage error", "[report]") {
@@ -611,38 +662,47 @@ std::string read_file(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("export --failed writes the fixable csv to --out and retry requeues the failed rows", "[report]") {
+TEST_CASE("export --failed writes the fixable csv to --out and retry requeues the failed rows",
+          "[report]") {
     TempDb db;
     {
         Store store(db.path);
         const auto id = add_import(store, "a.csv", R"(["name","externalId"])");
         add_row(store, id, 2, "failed", R"(["=Ann","A-1"])", "server", "HTTP 500", 3);
-        add_row(store, id, 3, "rejected", R"(["","A-2"])", "invalid_input", "column \"name\" is empty");
+        add_row(store, id, 3, "rejected", R"(["","A-2"])", "invalid_input",
+                "column \"name\" is empty");
     }
     int exit_code = -1;
-    CHECK(run_command({"export", "--failed", "--db", db.path, "--out", db.path + ".out"}, exit_code).empty());
+    CHECK(run_command({"export", "--failed", "--db", db.path, "--out", db.path + ".out"}, exit_code)
+              .empty());
     CHECK(exit_code == 0);
-    CHECK(read_file(db.path + ".out") == "name,externalId,line,error_class,error_message,attempts\r\n"
-                                         "=Ann,A-1,2,server,HTTP 500,3\r\n"
-                                         ",A-2,3,invalid_input,\"column \"\"name\"\" is empty\",0\r\n");
-    run_command({"export", "--failed", "--safe-for-spreadsheet", "--db", db.path, "--out", db.path + ".out"},
+    CHECK(read_file(db.path + ".out") ==
+          "name,externalId,line,error_class,error_message,attempts\r\n"
+          "=Ann,A-1,2,server,HTTP 500,3\r\n"
+          ",A-2,3,invalid_input,\"column \"\"name\"\" is empty\",0\r\n");
+    run_command({"export", "--failed", "--safe-for-spreadsheet", "--db", db.path, "--out",
+                 db.path + ".out"},
                 exit_code);
     CHECK(read_file(db.path + ".out").find("\r\n'=Ann,A-1,2,") != std::string::npos);
 
     CHECK(run_command({"retry", "--db", db.path}, exit_code) ==
           "requeued 1 failed row; `onboard run` sends them\n"
-          "1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again\n");
+          "1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the "
+          "file again\n");
     CHECK(exit_code == 0);
-    CHECK(run_command({"status", "--json", "--db", db.path}, exit_code).find("\"pending\":1,") != std::string::npos);
+    CHECK(run_command({"status", "--json", "--db", db.path}, exit_code).find("\"pending\":1,") !=
+          std::string::npos);
 }
 
 TEST_CASE("export needs --failed or --succeeded and query needs a readable database", "[report]") {
     TempDb db;
     int exit_code = -1;
     { Store store(db.path); }
-    REQUIRE_THROWS_WITH(run_command({"export", "--db", db.path}, exit_code), "export: give --failed or --succeeded");
-    CHECK(run_command({"query", "--db", db.path, "--format", "csv", "SELECT 1 AS one, 'x,y' AS two"}, exit_code) ==
-          "one,two\r\n1,\"x,y\"\r\n");
+    REQUIRE_THROWS_WITH(run_command({"export", "--db", db.path}, exit_code),
+                        "export: give --failed or --succeeded");
+    CHECK(
+        run_command({"query", "--db", db.path, "--format", "csv", "SELECT 1 AS one, 'x,y' AS two"},
+                    exit_code) == "one,two\r\n1,\"x,y\"\r\n");
     REQUIRE_THROWS_WITH(run_command({"query", "--db", db.path + ".missing", "SELECT 1"}, exit_code),
                         db.path + ".missing: no such database (run `onboard import` first)");
 }
