@@ -17,8 +17,7 @@ inline constexpr std::array<std::string_view, 7> k_row_states{
 
 // The failure classes a failed attempt or row carries (README "Failure classes"); stable names.
 inline constexpr std::array<std::string_view, 9> k_failure_classes{
-    "invalid_input",   // rejected at import: the record itself is wrong (fields, duplicates in the
-                       // file)
+    "invalid_input",   // rejected at import: a bad record, or a duplicate in the file or queue
     "validation",      // the server refused a field of the payload
     "duplicate",       // the server already holds a customer with this name or externalId
     "graphql",         // top-level GraphQL errors
