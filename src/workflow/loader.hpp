@@ -18,7 +18,7 @@ struct Operation {
 };
 
 // Reads an Arazzo file into a Workflow, collecting every problem before throwing (internal to
-// Workflow::load; the semantic checks live in check.cpp).
+// Workflow::load; steps are read in steps.cpp, the semantic checks live in check.cpp).
 class Loader {
 public:
     Loader(std::string path, std::vector<std::string> row_inputs);
@@ -64,5 +64,9 @@ private:
 
 // The line of `node` (1-based), or `fallback` when the node is absent.
 int line_of(const YAML::Node& node, int fallback);
+// The member `key` of a mapping, or an undefined node (also when `map` is not a mapping).
+YAML::Node get(const YAML::Node& map, const char* key);
+// The text of a scalar node, or `fallback` when it is absent or not a scalar.
+std::string scalar_or(const YAML::Node& node, const std::string& fallback = "");
 
 } // namespace onboard::workflow
