@@ -84,8 +84,7 @@ SQLite::Statement& Store::cached(const char* sql) {
     if (!statement) {
         statement = std::make_unique<SQLite::Statement>(*m_db, sql);
     }
-    statement->tryReset();
-    statement->clearBindings();
+    statement->tryReset(); // no clearBindings: every caller binds every parameter
     return *statement;
 }
 
@@ -118,17 +117,28 @@ void Store::Transaction::commit() {
     }
 }
 
+// Called for every row written, so the date and time of day are formatted once per second.
 std::string now_iso8601() {
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached_prefix[64] = {};
     const auto now = std::chrono::system_clock::now();
     const auto millis =
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
-    return buffer;
+    if (seconds != cached_second) {
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        std::snprintf(cached_prefix, sizeof cached_prefix, "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900,
+                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+        cached_second = seconds;
+    }
+    std::string text(cached_prefix);
+    text += '.';
+    text += static_cast<char>('0' + millis / 100);
+    text += static_cast<char>('0' + millis / 10 % 10);
+    text += static_cast<char>('0' + millis % 10);
+    text += 'Z';
+    return text;
 }
 
 double now_unix() {

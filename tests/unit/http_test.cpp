@@ -32,7 +32,11 @@ public:
         });
         m_port = m_server.bind_to_any_port("127.0.0.1");
         m_thread = std::thread([this] { m_server.listen_after_bind(); });
-        m_server.wait_until_ready();
+        // The socket listens from bind_to_any_port on; waiting for is_running() keeps stop() from
+        // racing the loop's start (httplib 0.11 has no wait_until_ready).
+        while (!m_server.is_running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
     }
     ~LoopbackServer() {
         m_server.stop();
