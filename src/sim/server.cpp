@@ -1,0 +1,133 @@
+#include "sim/server.hpp"
+
+#include "core/error.hpp"
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <filesystem>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+
+namespace onboard::sim {
+
+namespace {
+
+constexpr int k_listen_backlog = 1024;
+constexpr std::size_t k_keep_alive_max_count = 1'000'000'000;
+
+int socket_port(const sockaddr_storage& address) {
+    if (address.ss_family == AF_INET) {
+        return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+    }
+    if (address.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+    }
+    return -1;
+}
+
+// Whether `fd` is the accepted socket between our local port and the request's peer port.
+bool is_connection(int fd, const httplib::Request& request) {
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t local_length = sizeof local;
+    socklen_t peer_length = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) != 0 ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0) {
+        return false;
+    }
+    return socket_port(local) == request.local_port && socket_port(peer) == request.remote_port;
+}
+
+// cpp-httplib 0.11 gives handlers no way to abort a connection, so find the request's socket among
+// this process's descriptors and shut it down: the client then sees the connection close with no
+// response (curl: "Empty reply from server"), and httplib's own write fails and closes the socket.
+bool drop_connection(const httplib::Request& request) {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+        int fd = -1;
+        try {
+            fd = std::stoi(entry.path().filename().string());
+        } catch (const std::exception&) {
+            continue;
+        }
+        if (is_connection(fd, request)) {
+            ::shutdown(fd, SHUT_RDWR);
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+// httplib's server with access to its listening socket, to listen again with a real backlog.
+class Server::Http : public httplib::Server {
+public:
+    bool relisten(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
+
+Server::Server(Simulator& simulator, ServerOptions options)
+    : m_simulator(simulator), m_options(std::move(options)), m_http(std::make_unique<Http>()) {
+    std::signal(SIGPIPE, SIG_IGN);
+    const std::size_t threads = static_cast<std::size_t>(std::max(1, m_options.threads));
+    m_http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    m_http->set_keep_alive_max_count(k_keep_alive_max_count);
+    m_http->set_tcp_nodelay(true);
+    auto handler = [this](const httplib::Request& request, httplib::Response& response) {
+        Reply reply = m_simulator.handle(request.method, request.path, request.body,
+                                         request.get_header_value("Authorization"));
+        if (reply.delay_ms > 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(reply.delay_ms));
+        }
+        if (reply.action == Reply::Action::drop) {
+            drop_connection(request);
+        }
+        response.status = reply.status;
+        for (const auto& [name, value] : reply.headers) {
+            response.set_header(name, value);
+        }
+        response.set_content(std::move(reply.body), reply.content_type.c_str());
+    };
+    // One catch-all route per method: the simulator routes by path itself.
+    m_http->Get(".*", handler);
+    m_http->Post(".*", handler);
+    m_http->Put(".*", handler);
+    m_http->Patch(".*", handler);
+    m_http->Delete(".*", handler);
+}
+
+Server::~Server() = default;
+
+int Server::bind() {
+    int port = m_options.port;
+    if (port == 0) {
+        port = m_http->bind_to_any_port(m_options.host);
+    } else if (!m_http->bind_to_port(m_options.host, port)) {
+        port = -1;
+    }
+    if (port <= 0) {
+        throw UsageError("prismatic-sim: cannot listen on " + m_options.host + ":" +
+                         std::to_string(m_options.port));
+    }
+    // httplib listens with a backlog of 5: connection bursts would lose SYNs and stall a second.
+    if (!m_http->relisten(k_listen_backlog)) {
+        throw UsageError("prismatic-sim: cannot listen on " + m_options.host + ":" + std::to_string(port));
+    }
+    return port;
+}
+
+void Server::run() {
+    m_http->listen_after_bind();
+}
+
+void Server::stop() {
+    m_http->stop();
+}
+
+bool Server::is_running() const {
+    return m_http->is_running();
+}
+
+} // namespace onboard::sim
