@@ -1,4 +1,5 @@
 #include "core/error.hpp"
+#include "workflow/rows.hpp"
 #include "workflow/runner.hpp"
 
 #include <catch2/catch.hpp>
@@ -361,4 +362,68 @@ TEST_CASE("check reports invalid yaml and a missing file", "[workflow][check]") 
     CHECK(load_error(k_broken + "invalid-yaml.yml") ==
           k_broken + "invalid-yaml.yml:5: invalid YAML: end of sequence flow not found");
     CHECK(load_error(k_broken + "no-such-file.yml") == k_broken + "no-such-file.yml: cannot read the file");
+}
+
+TEST_CASE("the createCustomer step can carry several rows, the refresh step cannot", "[workflow][rows]") {
+    const Workflow workflow = Workflow::load(k_shipped);
+    CHECK(batching_problem(workflow.steps()[0]) == "it is batch-scoped and runs once per batch already");
+    CHECK(batching_problem(workflow.steps()[1]).empty());
+    CHECK_THROWS_WITH(MultiRowStep(workflow.steps()[0]),
+                      "step \"refreshToken\": cannot send several rows in one request: it is batch-scoped and "
+                      "runs once per batch already");
+}
+
+TEST_CASE("several rows go in one document under aliases with numbered variables", "[workflow][rows]") {
+    const Seed seed;
+    const MultiRowStep rows(seed.create());
+    CHECK(rows.query(2) ==
+          "mutation createCustomer($name_0: String!, $externalId_0: String, $name_1: String!, $externalId_1: String) {"
+          " r0: createCustomer(input: {name: $name_0, externalId: $externalId_0}) { customer { id name externalId } }"
+          " r1: createCustomer(input: {name: $name_1, externalId: $externalId_1}) { customer { id name externalId } } }");
+    const auto request = rows.build_request(
+        seed.runner, {row_context(Json::parse(R"({"name":"A","externalId":"X"})")), row_context(Json::parse(R"({"name":"B"})"))});
+    CHECK(request.url == "http://127.0.0.1:8080/api");
+    CHECK(request.headers == onboard::http::Headers{{"Authorization", "Bearer tok-123"},
+                                                    {"Accept", "application/json"},
+                                                    {"Content-Type", "application/json"}});
+    Json expected = Json::object();
+    expected.set("query", rows.query(2));
+    expected.set("variables", Json::parse(R"({"name_0":"A","externalId_0":"X","name_1":"B","externalId_1":null})"));
+    CHECK(request.body == expected.dump());
+}
+
+TEST_CASE("each row of a shared request is judged on its own alias", "[workflow][rows]") {
+    const Workflow workflow = Workflow::load(k_shipped);
+    const Runner runner(workflow, "http://127.0.0.1:1");
+    const MultiRowStep rows(workflow.steps()[1]);
+    const std::vector<Context> contexts{row_context(Json::parse(R"({"name":"A"})")),
+                                        row_context(Json::parse(R"({"name":"B"})")),
+                                        row_context(Json::parse(R"({"name":"C"})"))};
+    const auto results = rows.judge(runner, contexts, answer(200, R"({"data":{
+        "r0":{"customer":{"id":"c1","name":"A","externalId":null},"errors":[]},
+        "r1":{"customer":null,"errors":[{"field":"name","messages":["Customer with this name already exists."]}]},
+        "r2":null},
+        "errors":[{"message":"Internal error","path":["r2"]}]})"));
+    REQUIRE(results.size() == 3);
+    CHECK(results[0].succeeded);
+    CHECK(results[0].outputs.dump() == R"({"customer":{"id":"c1","name":"A","externalId":null},"customerId":"c1"})");
+    CHECK(results[1].error_class == "duplicate");
+    CHECK(results[1].error_message == "name: Customer with this name already exists.");
+    CHECK(results[2].error_class == "graphql");
+    CHECK(results[2].error_message == "Internal error");
+}
+
+TEST_CASE("a failure of the whole shared request fails every row alike", "[workflow][rows]") {
+    const Seed seed;
+    const MultiRowStep rows(seed.create());
+    const std::vector<Context> contexts{row_context(Json::parse(R"({"name":"A"})")),
+                                        row_context(Json::parse(R"({"name":"B"})"))};
+    for (const StepResult& result : rows.judge(seed.runner, contexts, answer(503, "<html>busy</html>"))) {
+        CHECK(result.error_class == "server");
+        CHECK(result.error_message == "HTTP 503: <html>busy</html>");
+    }
+    for (const StepResult& result : rows.judge(seed.runner, contexts, answer(200, R"({"errors":[{"message":"Syntax Error"}]})"))) {
+        CHECK(result.error_class == "graphql");
+        CHECK(result.error_message == "Syntax Error");
+    }
 }
