@@ -216,9 +216,8 @@ std::vector<std::pair<std::uint64_t, Response>> Client::poll(int timeout_ms) {
     std::vector<std::pair<std::uint64_t, Response>> done;
     int running = 0;
     curl_multi_perform(m_impl->multi, &running);
-    if (m_impl->active.empty()) {
-        return done;
-    }
+    // With nothing in flight curl_multi_poll still sleeps for the timeout: the caller is waiting for
+    // a timer, not spinning.
     curl_multi_poll(m_impl->multi, nullptr, 0, timeout_ms, nullptr);
     curl_multi_perform(m_impl->multi, &running);
     int queued = 0;

@@ -56,6 +56,7 @@ struct Pool::Impl {
     double last_flush = 0;
     double last_lease_extension = 0;
     double lease_idle_until = 0;
+    bool queue_drained = false; // the last lease found no row due
     bool stopping = false;
     int consecutive_auth_failures = 0;
     double started = 0;

@@ -162,7 +162,8 @@ void Pool::Impl::lease_more(double now) {
     if (!parked.empty()) {
         release_rows(store, options.owner, {}, parked);
     }
-    if (batch->rows.empty()) {
+    queue_drained = batch->rows.empty();
+    if (queue_drained) {
         lease_idle_until = now + k_idle_lease_pause_seconds;
         return;
     }
@@ -286,8 +287,8 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
             if (stopping) {
                 break;
             }
-            const auto due = store.next_due_time(options.import_id);
-            if (now >= lease_idle_until && !due) {
+            // Done when the last lease found nothing and no row waits for a retry time.
+            if (queue_drained && !store.next_due_time(options.import_id)) {
                 break;
             }
         }
