@@ -26,7 +26,12 @@ std::string print_char(std::string_view source, std::size_t pos) {
     }
     const auto c = static_cast<unsigned char>(source[pos]);
     if (c >= 0x20 && c < 0x7f) {
-        return c == '"' ? std::string("'\"'") : "\"" + std::string(1, static_cast<char>(c)) + "\"";
+        if (c == '"') {
+            return "'\"'";
+        }
+        std::string out(3, '"');
+        out[1] = static_cast<char>(c);
+        return out;
     }
     char buffer[16];
     std::snprintf(buffer, sizeof buffer, "U+%04X", c);

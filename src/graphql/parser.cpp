@@ -226,7 +226,14 @@ private:
 } // namespace
 
 std::string TypeRef::str() const {
-    std::string out = is_list() ? "[" + of.front().str() + "]" : name;
+    std::string out;
+    if (is_list()) {
+        out += '[';
+        out += of.front().str();
+        out += ']';
+    } else {
+        out = name;
+    }
     if (non_null) {
         out += '!';
     }

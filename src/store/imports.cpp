@@ -133,14 +133,15 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
             auto& statement =
                 cached("INSERT OR IGNORE INTO rows (import_id, line, state, name, external_id, inputs, source, "
                        "supersedes, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)");
+            // The strings outlive the exec below, so SQLite need not copy them.
             statement.bind(1, import_id);
             statement.bind(2, static_cast<std::int64_t>(row.line));
-            detail::bind_optional(statement, 3, row.name);
-            detail::bind_optional(statement, 4, row.external_id);
-            statement.bind(5, inputs);
-            statement.bind(6, source);
+            detail::bind_optional_no_copy(statement, 3, row.name);
+            detail::bind_optional_no_copy(statement, 4, row.external_id);
+            statement.bindNoCopy(5, inputs);
+            statement.bindNoCopy(6, source);
             detail::bind_optional(statement, 7, supersedes);
-            statement.bind(8, now);
+            statement.bindNoCopy(8, now);
             return statement.exec() == 1;
         };
         QueueResult result;

@@ -84,4 +84,13 @@ void bind_optional(SQLite::Statement& statement, int index, const std::optional<
     }
 }
 
+// Binds optional text that outlives the statement's next step without a copy, or NULL.
+inline void bind_optional_no_copy(SQLite::Statement& statement, int index, const std::optional<std::string>& value) {
+    if (value) {
+        statement.bindNoCopy(index, *value);
+    } else {
+        statement.bind(index);
+    }
+}
+
 } // namespace onboard::store::detail

@@ -171,7 +171,7 @@ public:
     std::vector<StateCounts> state_counts(); // one per import, then a total with import_id 0
 
 private:
-    // A prepared statement kept for the life of the Store, reset and unbound.
+    // A prepared statement kept for the life of the Store, reset (callers bind every parameter).
     SQLite::Statement& cached(const char* sql);
 
     std::unique_ptr<SQLite::Database> m_db;
