@@ -1,5 +1,4 @@
-# Writes a header holding every schema migration (SCHEMA_DIR/NNN_*.sql) as a raw string, in version order.
-file(GLOB FILES ${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql)
+# Writes a header holding every schema migration (FILES: schema/NNN_*.sql) as a raw string, in version order.
 list(SORT FILES)
 set(body "#pragma once\n// Generated from schema/*.sql at build time; do not edit.\n#include <array>\n#include <string_view>\n\nnamespace onboard::store {\n\nstruct Migration {\n    int version;\n    std::string_view name;\n    std::string_view sql;\n};\n\ninline constexpr std::array k_migrations{\n")
 foreach(file IN LISTS FILES)

@@ -118,8 +118,11 @@ TEST_CASE("a NUL byte makes its record malformed and the next line is read", "[c
     using namespace std::string_literals;
     CHECK(read_all("name,id\nA\0da,1\nBo,2\n"s) ==
           Lines{"1|name|id", "2!NUL byte in field 1 (is this a text file?)", "3|Bo|2"});
+    // Inside quotes the record's end is unknown: reading resumes at the line after its start, as
+    // for an unterminated quote, so the rest of the broken field is a record of its own.
     CHECK(read_all("name,id\n\"Ok\",\"quoted\0\nstill quoted\"\nBo,2\n"s) ==
-          Lines{"1|name|id", "2!NUL byte in field 2 (is this a text file?)", "3|Bo|2"});
+          Lines{"1|name|id", "2!NUL byte in field 2 (is this a text file?)",
+                "3!stray quote in unquoted field 1 (quote the field and double its quotes)", "4|Bo|2"});
     CHECK(read_all("\0\0\0\0"s) == Lines{"1!NUL byte in field 1 (is this a text file?)"});
 }
 

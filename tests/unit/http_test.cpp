@@ -3,6 +3,11 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -14,10 +19,31 @@ using onboard::http::Response;
 
 namespace {
 
-// A loopback server on a free port for the length of a test.
+// httplib 0.11 listens with a backlog of 5; this one listens again with a real backlog.
+class BackloggedServer : public httplib::Server {
+public:
+    void relisten() { ::listen(svr_sock_, 128); }
+};
+
+// A free loopback port with nothing listening on it.
+int closed_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+// A loopback server on a free port for the length of a test. Each keep-alive connection holds one
+// of its threads, so it has as many as the tests open connections.
 class LoopbackServer {
 public:
     LoopbackServer() {
+        m_server.new_task_queue = [] { return new httplib::ThreadPool(64); };
         m_server.Post("/echo", [](const httplib::Request& request, httplib::Response& response) {
             response.set_header("X-Seen-Auth", request.get_header_value("Authorization"));
             response.set_content(request.body, "application/json");
@@ -31,6 +57,7 @@ public:
             response.set_content("<html>busy</html>", "text/html");
         });
         m_port = m_server.bind_to_any_port("127.0.0.1");
+        m_server.relisten();
         m_thread = std::thread([this] { m_server.listen_after_bind(); });
         // The socket listens from bind_to_any_port on; waiting for is_running() keeps stop() from
         // racing the loop's start (httplib 0.11 has no wait_until_ready).
@@ -45,7 +72,7 @@ public:
     std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(m_port) + path; }
 
 private:
-    httplib::Server m_server;
+    BackloggedServer m_server;
     int m_port = 0;
     std::thread m_thread;
 };
@@ -105,13 +132,8 @@ TEST_CASE("an HTML error page is a response, not a failure", "[http]") {
 }
 
 TEST_CASE("a refused connection is a connect failure: nothing was sent", "[http]") {
-    int closed_port = 0;
-    {
-        httplib::Server probe;
-        closed_port = probe.bind_to_any_port("127.0.0.1");
-    } // closed again: nothing listens there now
     Client client;
-    client.start(1, Request{"POST", "http://127.0.0.1:" + std::to_string(closed_port) + "/x", {}, "{}"});
+    client.start(1, Request{"POST", "http://127.0.0.1:" + std::to_string(closed_port()) + "/x", {}, "{}"});
     const auto done = wait_for(client, 1);
     REQUIRE(done.size() == 1);
     CHECK(done[0].second.failure == Failure::connect);
