@@ -13,7 +13,8 @@ namespace onboard::cli {
 
 namespace {
 
-constexpr const char* k_shipped_job = "jobs/arazzo/prismatic-create-customer-workflow.yml";
+// The seed workflow with payload errors selected (jobs/arazzo/prismatic-create-customer-workflow.yml is the seed itself).
+constexpr const char* k_shipped_job = "jobs/arazzo/onboard-create-customer.yml";
 
 std::filesystem::path executable_dir() {
     std::error_code error;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 namespace onboard::http {
@@ -42,6 +43,7 @@ struct Transfer {
     CURL* easy = nullptr;
     curl_slist* header_list = nullptr;
     std::string body;
+    std::size_t body_read = 0; // bytes of `body` handed to libcurl
     Response response;
     std::chrono::steady_clock::time_point started;
 };
@@ -49,6 +51,26 @@ struct Transfer {
 size_t on_body(char* data, size_t size, size_t count, void* user) {
     static_cast<Transfer*>(user)->response.body.append(data, size * count);
     return size * count;
+}
+
+size_t on_body_read(char* buffer, size_t size, size_t count, void* user) {
+    auto* transfer = static_cast<Transfer*>(user);
+    const std::size_t n = std::min(size * count, transfer->body.size() - transfer->body_read);
+    std::memcpy(buffer, transfer->body.data() + transfer->body_read, n);
+    transfer->body_read += n;
+    return n;
+}
+
+// libcurl resends a request by itself when a reused connection dies before any answer byte
+// ("Connection died, retrying a fresh connect"): for a POST that the server committed before
+// closing, that is a second customer. Refusing to rewind a body already handed out turns that
+// resend into an error (CURLE_SEND_FAIL_REWIND), which we classify as an unknown outcome.
+int on_body_seek(void* user, curl_off_t offset, int origin) {
+    auto* transfer = static_cast<Transfer*>(user);
+    if (origin == SEEK_SET && offset == 0 && transfer->body_read == 0) {
+        return CURL_SEEKFUNC_OK;
+    }
+    return CURL_SEEKFUNC_FAIL;
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -79,6 +101,11 @@ void classify_failure(CURLcode code, CURL* easy, Response& response) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
         response.failure = Failure::connect;
+        return;
+    case CURLE_SEND_FAIL_REWIND:
+        // A reused connection died after our body went out: libcurl wanted to resend it.
+        response.failure = Failure::connection_lost;
+        response.failure_message = "connection closed with no response after the request was sent";
         return;
     case CURLE_OPERATION_TIMEDOUT:
         response.failure = request_was_sent(easy) ? Failure::timeout : Failure::connect;
@@ -139,7 +166,12 @@ struct Client::Impl {
         curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
         if (request.method != "GET" || !request.body.empty()) {
             transfer.body = request.body;
-            curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer.body.data());
+            // Read through a callback, not CURLOPT_POSTFIELDS, so libcurl cannot resend it (see on_body_seek).
+            curl_easy_setopt(easy, CURLOPT_POST, 1L);
+            curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_body_read);
+            curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
+            curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_body_seek);
+            curl_easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
             curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer.body.size()));
         }
         // No "Expect: 100-continue" round trip for large bodies.

@@ -1,4 +1,7 @@
+#include "core/json.hpp"
 #include "http/client.hpp"
+#include "sim/server.hpp"
+#include "sim/simulator.hpp"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -148,4 +151,39 @@ TEST_CASE("a timeout after the request was sent leaves the outcome unknown", "[h
     REQUIRE(done.size() == 1);
     CHECK(done[0].second.failure == Failure::timeout);
     CHECK(done[0].second.outcome_unknown());
+}
+
+TEST_CASE("a POST whose reused connection dies unanswered is not resent by libcurl", "[http]") {
+    // The simulator commits every mutation, then closes the connection without answering.
+    onboard::sim::SimulatorOptions options;
+    options.faults.drop_rate = 1.0;
+    onboard::sim::Simulator simulator(options);
+    onboard::sim::Server server(simulator, {});
+    const int port = server.bind();
+    std::thread serving([&] { server.run(); });
+    while (!server.is_running()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    Client client;
+    // A refresh is never dropped: it leaves a kept-alive connection for the mutation to reuse.
+    client.start(1, Request{"POST", base + "/auth/refresh", {{"Content-Type", "application/json"}},
+                            R"({"refresh_token":"sim-refresh-token"})"});
+    auto done = wait_for(client, 1);
+    REQUIRE(done.size() == 1);
+    REQUIRE(done[0].second.status == 200);
+    const std::string token = onboard::core::Json::parse(done[0].second.body).find("access_token")->as_string();
+    client.start(2, Request{"POST", base + "/api",
+                            {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                            R"({"query":"mutation { createCustomer(input: {name: \"Once\"}) { customer { id } } }"})"});
+    done = wait_for(client, 1);
+    server.stop();
+    serving.join();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].second.failure == Failure::connection_lost);
+    CHECK(done[0].second.outcome_unknown());
+    const auto stats = simulator.stats();
+    CHECK(stats.find("mutations")->as_int() == 1);
+    CHECK(stats.find("duplicates_rejected")->as_int() == 0);
+    CHECK(stats.find("customers")->as_int() == 1);
 }
