@@ -13,8 +13,8 @@ using detail::WriteScope;
 
 namespace {
 
-// Appends up to `limit` rows from a (reset, bound) lease query.
-void read_leased(SQLite::Statement& select, bool outcome_unknown, std::vector<LeasedRow>& rows) {
+// Appends the rows of a (reset, bound) lease query: id, import_id, line, inputs, attempts, unknown.
+void read_leased(SQLite::Statement& select, std::vector<LeasedRow>& rows) {
     ResetOnExit reset(select);
     while (select.executeStep()) {
         LeasedRow row;
@@ -23,7 +23,7 @@ void read_leased(SQLite::Statement& select, bool outcome_unknown, std::vector<Le
         row.line = select.getColumn(2).getInt64();
         row.inputs = core::Json::parse(select.getColumn(3).getString(), "rows.inputs");
         row.attempts = select.getColumn(4).getInt64();
-        row.outcome_unknown = outcome_unknown;
+        row.outcome_unknown = select.getColumn(5).getInt() != 0;
         rows.push_back(std::move(row));
     }
 }
@@ -70,23 +70,24 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
     }
     return guarded("lease batch", [&]() -> std::int64_t {
         WriteScope scope(*m_db);
-        auto& unknown = cached("SELECT id, import_id, line, inputs, attempts FROM rows "
+        // An expired lease needs reconciling only if record_sending marked a create as maybe sent.
+        auto& unknown = cached("SELECT id, import_id, line, inputs, attempts, "
+                               "state = 'outcome_unknown' OR lease_unknown FROM rows "
                                "WHERE ((state = 'in_flight' AND lease_expires_at < ?1) OR state = 'outcome_unknown') "
                                "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2");
         unknown.bind(1, now);
         unknown.bind(2, limit);
         bind_import(unknown, 3, import_id);
-        read_leased(unknown, true, rows);
-        const std::size_t unknown_count = rows.size();
+        read_leased(unknown, rows);
         if (rows.size() < static_cast<std::size_t>(limit)) {
-            auto& pending = cached("SELECT id, import_id, line, inputs, attempts FROM rows INDEXED BY rows_pending "
+            auto& pending = cached("SELECT id, import_id, line, inputs, attempts, 0 FROM rows INDEXED BY rows_pending "
                                    "WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
                                    "AND import_id BETWEEN COALESCE(?3, 0) AND COALESCE(?3, 9223372036854775807) "
                                    "ORDER BY import_id, line LIMIT ?2");
             pending.bind(1, now);
             pending.bind(2, limit - static_cast<int>(rows.size()));
             bind_import(pending, 3, import_id);
-            read_leased(pending, false, rows);
+            read_leased(pending, rows);
         }
         if (rows.empty()) {
             return 0;
@@ -97,7 +98,7 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
         for (std::size_t i = 0; i < rows.size(); ++i) {
             take.bind(1, owner);
             take.bind(2, now + lease_seconds);
-            take.bind(3, i < unknown_count ? 1 : 0);
+            take.bind(3, rows[i].outcome_unknown ? 1 : 0);
             take.bind(4, stamp);
             take.bind(5, rows[i].id);
             take.exec();
@@ -134,6 +135,50 @@ void Store::release_leases(const std::string& owner) {
     });
 }
 
+std::int64_t Store::record_sending(const AttemptRecord& attempt) {
+    return guarded("record sending", [&] {
+        WriteScope scope(*m_db);
+        auto& count = cached("UPDATE rows SET attempts = attempts + 1, lease_unknown = 1 WHERE id = ? RETURNING attempts");
+        count.bind(1, attempt.row_id);
+        std::int64_t number = 0;
+        {
+            ResetOnExit reset(count);
+            if (!count.executeStep()) {
+                throw StoreError("record sending: no row " + std::to_string(attempt.row_id));
+            }
+            number = count.getColumn(0).getInt64();
+        }
+        auto& insert = cached("INSERT INTO attempts (row_id, run_id, batch_id, number, kind, started_at, duration_ms, "
+                              "outcome) VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, 0, 'outcome_unknown')");
+        insert.bind(1, attempt.row_id);
+        insert.bind(2, attempt.run_id);
+        insert.bind(3, attempt.batch_id);
+        insert.bind(4, number);
+        insert.bind(5, attempt.kind);
+        insert.bind(6, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
+        insert.exec();
+        const std::int64_t id = m_db->getLastInsertRowid();
+        scope.commit();
+        return id;
+    });
+}
+
+// Completes the attempt record_sending began (its number is already counted).
+void Store::complete_attempt(const AttemptRecord& attempt) {
+    auto& update = cached("UPDATE attempts SET duration_ms = ?, http_status = ?, outcome = ?, error_class = ?, "
+                          "error_message = ?, customer_id = ? WHERE id = ?");
+    update.bind(1, attempt.duration_ms);
+    bind_optional(update, 2, attempt.http_status);
+    update.bind(3, attempt.outcome);
+    bind_text_or_null(update, 4, attempt.error_class);
+    bind_text_or_null(update, 5, attempt.error_message);
+    bind_text_or_null(update, 6, attempt.customer_id);
+    update.bind(7, attempt.id);
+    if (update.exec() != 1) {
+        throw StoreError("record attempt: no attempt " + std::to_string(attempt.id));
+    }
+}
+
 // A reconcile lookup is not a new attempt: it carries the number of the attempt it explains.
 void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
     guarded("record attempt", [&] {
@@ -148,49 +193,59 @@ void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
             }
             attempts = select.getColumn(0).getInt64();
         }
-        if (update.counts_as_attempt) {
-            ++attempts;
-        }
-        auto& insert = cached("INSERT INTO attempts (row_id, run_id, batch_id, number, kind, started_at, duration_ms, "
-                              "http_status, outcome, error_class, error_message, customer_id) "
-                              "VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        insert.bind(1, attempt.row_id != 0 ? attempt.row_id : update.row_id);
-        insert.bind(2, attempt.run_id);
-        insert.bind(3, attempt.batch_id);
-        insert.bind(4, attempts);
-        insert.bind(5, attempt.kind);
-        insert.bind(6, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
-        insert.bind(7, attempt.duration_ms);
-        bind_optional(insert, 8, attempt.http_status);
-        insert.bind(9, attempt.outcome);
-        bind_text_or_null(insert, 10, attempt.error_class);
-        bind_text_or_null(insert, 11, attempt.error_message);
-        bind_text_or_null(insert, 12, attempt.customer_id);
-        insert.exec();
-
-        auto& change = cached(
-            "UPDATE rows SET state = ?1, error_class = ?2, error_message = ?3, customer_id = COALESCE(?4, customer_id), "
-            "outputs = ?5, reconciled = ?6, next_attempt_at = ?7, attempts = ?8, updated_at = ?9, "
-            "lease_owner = CASE WHEN ?1 = 'in_flight' THEN lease_owner END, "
-            "lease_expires_at = CASE WHEN ?1 = 'in_flight' THEN lease_expires_at END, "
-            "lease_unknown = CASE WHEN ?1 = 'in_flight' THEN lease_unknown ELSE 0 END WHERE id = ?10");
-        change.bind(1, update.state);
-        bind_text_or_null(change, 2, update.error_class);
-        bind_text_or_null(change, 3, update.error_message);
-        bind_text_or_null(change, 4, update.customer_id);
-        if (update.outputs.is_null()) {
-            change.bind(5);
+        if (attempt.id != 0) {
+            complete_attempt(attempt);
         } else {
-            change.bind(5, update.outputs.dump());
+            attempts += update.counts_as_attempt ? 1 : 0;
+            insert_attempt(attempt, update.row_id, attempts);
         }
-        change.bind(6, update.reconciled ? 1 : 0);
-        bind_optional(change, 7, update.next_attempt_at);
-        change.bind(8, attempts);
-        change.bind(9, now_iso8601());
-        change.bind(10, update.row_id);
-        change.exec();
+        update_row(update, attempts);
         scope.commit();
     });
+}
+
+void Store::insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, std::int64_t number) {
+    auto& insert = cached("INSERT INTO attempts (row_id, run_id, batch_id, number, kind, started_at, duration_ms, "
+                          "http_status, outcome, error_class, error_message, customer_id) "
+                          "VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, attempt.row_id != 0 ? attempt.row_id : row_id);
+    insert.bind(2, attempt.run_id);
+    insert.bind(3, attempt.batch_id);
+    insert.bind(4, number);
+    insert.bind(5, attempt.kind);
+    insert.bind(6, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
+    insert.bind(7, attempt.duration_ms);
+    bind_optional(insert, 8, attempt.http_status);
+    insert.bind(9, attempt.outcome);
+    bind_text_or_null(insert, 10, attempt.error_class);
+    bind_text_or_null(insert, 11, attempt.error_message);
+    bind_text_or_null(insert, 12, attempt.customer_id);
+    insert.exec();
+}
+
+void Store::update_row(const RowUpdate& update, std::int64_t attempts) {
+    auto& change = cached(
+        "UPDATE rows SET state = ?1, error_class = ?2, error_message = ?3, customer_id = COALESCE(?4, customer_id), "
+        "outputs = ?5, reconciled = ?6, next_attempt_at = ?7, attempts = ?8, updated_at = ?9, "
+        "lease_owner = CASE WHEN ?1 = 'in_flight' THEN lease_owner END, "
+        "lease_expires_at = CASE WHEN ?1 = 'in_flight' THEN lease_expires_at END, "
+        "lease_unknown = CASE WHEN ?1 = 'in_flight' THEN ?11 ELSE 0 END WHERE id = ?10");
+    change.bind(1, update.state);
+    bind_text_or_null(change, 2, update.error_class);
+    bind_text_or_null(change, 3, update.error_message);
+    bind_text_or_null(change, 4, update.customer_id);
+    if (update.outputs.is_null()) {
+        change.bind(5);
+    } else {
+        change.bind(5, update.outputs.dump());
+    }
+    change.bind(6, update.reconciled ? 1 : 0);
+    bind_optional(change, 7, update.next_attempt_at);
+    change.bind(8, attempts);
+    change.bind(9, now_iso8601());
+    change.bind(10, update.row_id);
+    change.bind(11, update.maybe_created ? 1 : 0);
+    change.exec();
 }
 
 std::optional<double> Store::next_due_time(std::optional<std::int64_t> import_id) {

@@ -66,6 +66,7 @@ struct LeasedRow {
 
 // One request made for a row, as recorded in `attempts`.
 struct AttemptRecord {
+    std::int64_t id = 0;            // set: completes the attempt record_sending began
     std::int64_t row_id = 0;
     std::int64_t run_id = 0;
     std::int64_t batch_id = 0;
@@ -90,6 +91,9 @@ struct RowUpdate {
     bool reconciled = false;
     std::optional<double> next_attempt_at; // unix seconds, for pending rows waiting for a retry
     bool counts_as_attempt = true;  // false for a reconcile lookup
+    // With state in_flight: whether a create of this row may be at the server unrecorded, so that a
+    // crash leaves the row to be reconciled rather than resent.
+    bool maybe_created = false;
 };
 
 // Counts per state for one import (import_id 0 = all imports).
@@ -150,7 +154,8 @@ public:
     // Starts a run; returns its id. `owner` tags the leases it takes.
     std::int64_t begin_run(const std::string& owner, const std::string& api_url, int workers, int batch_size);
     void finish_run(std::int64_t run_id, const std::string& status);
-    // Leases up to `limit` rows due now: expired leases and outcome_unknown rows first, then pending
+    // Leases up to `limit` rows due now: expired leases and outcome_unknown rows first (marked
+    // outcome_unknown when a create may be at the server), then pending
     // rows whose next_attempt_at has come, in import and line order. Creates a batches row.
     // Returns the batch id (0 when nothing was leased) and fills `rows`.
     std::int64_t lease_batch(std::int64_t run_id, const std::string& owner, int limit, double now,
@@ -160,7 +165,13 @@ public:
     void extend_leases(const std::string& owner, double new_expiry);
     // Returns rows this owner still holds to pending (an interrupted run) without losing attempts.
     void release_leases(const std::string& owner);
-    // Records an attempt and the row's new state atomically (callers batch these in a Transaction).
+    // Write-ahead for a create about to be sent: adds attempt number attempts+1 with outcome
+    // 'outcome_unknown' and marks the row as maybe created, so that a crash between sending and
+    // recording leaves an honest history and a row that is reconciled, not resent. Returns the
+    // attempt's id for record(). Callers commit it (in a Transaction) before sending.
+    std::int64_t record_sending(const AttemptRecord& attempt);
+    // Records an attempt (completing the one record_sending began when attempt.id is set) and the
+    // row's new state atomically (callers batch these in a Transaction).
     void record(const AttemptRecord& attempt, const RowUpdate& update);
     // Earliest next_attempt_at among pending rows, if any wait for a retry.
     std::optional<double> next_due_time(std::optional<std::int64_t> import_id);
@@ -173,6 +184,9 @@ public:
 private:
     // A prepared statement kept for the life of the Store, reset (callers bind every parameter).
     SQLite::Statement& cached(const char* sql);
+    void complete_attempt(const AttemptRecord& attempt);
+    void insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, std::int64_t number);
+    void update_row(const RowUpdate& update, std::int64_t attempts);
 
     std::unique_ptr<SQLite::Database> m_db;
     std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> m_statements;

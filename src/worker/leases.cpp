@@ -73,7 +73,7 @@ void release_rows(store::Store& store, const std::string& owner, const std::vect
     try {
         store::Store::Transaction transaction(store);
         SQLite::Statement release(store.database(),
-                                  "UPDATE rows SET state = ?, lease_owner = NULL, lease_expires_at = NULL, "
+                                  "UPDATE rows SET state = ?, lease_owner = NULL, lease_expires_at = NULL, lease_unknown = 0, "
                                   "updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'in_flight'");
         const std::string now = store::now_iso8601();
         auto run = [&](const std::vector<std::int64_t>& ids, const char* state) {

@@ -28,6 +28,9 @@ void Pool::Impl::on_row_step(Row& row, const Exchange& exchange, const http::Res
             ready.push_front(&row);
             return;
         }
+    }
+    row.open_attempt = 0; // every path below records this attempt
+    if (result.succeeded) {
         std::string error;
         core::Json outputs = runner.finish(context_for(row), error);
         if (error.empty()) {

@@ -11,6 +11,7 @@
 #include "workflow/runner.hpp"
 #include "workflow/workflow.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <random>
 #include <unordered_map>
@@ -50,6 +51,7 @@ struct Pool::Impl {
     std::multimap<double, Row*> row_timers;
     std::multimap<double, std::shared_ptr<ContextJob>> job_timers;
     std::unordered_map<std::uint64_t, Exchange> exchanges;
+    std::vector<std::pair<std::uint64_t, Exchange>> outgoing; // dispatched, started after their write-ahead
     std::uint64_t next_tag = 1;
     std::unordered_set<std::int64_t> unresolved; // rows left outcome_unknown in this run
     std::vector<std::pair<store::AttemptRecord, store::RowUpdate>> records;
@@ -86,13 +88,31 @@ struct Pool::Impl {
         }
     }
 
+    static bool needs_write_ahead(const Exchange& exchange) {
+        return exchange.write_ahead && exchange.row->open_attempt == 0;
+    }
+
+    // The one writer path: buffered results, then the write-ahead of the creates about to go out,
+    // in one transaction.
     void flush() {
-        if (records.empty()) {
+        const bool sends = std::any_of(outgoing.begin(), outgoing.end(),
+                                       [](const auto& item) { return needs_write_ahead(item.second); });
+        if (records.empty() && !sends) {
             return;
         }
         store::Store::Transaction transaction(store);
         for (const auto& [attempt, update] : records) {
             store.record(attempt, update);
+        }
+        for (auto& [tag, exchange] : outgoing) {
+            if (needs_write_ahead(exchange)) {
+                store::AttemptRecord sending;
+                sending.row_id = exchange.row->leased.id;
+                sending.run_id = run_id;
+                sending.batch_id = exchange.row->batch->id;
+                sending.started_at = exchange.started_at;
+                exchange.row->open_attempt = store.record_sending(sending);
+            }
         }
         transaction.commit();
         records.clear();
@@ -105,6 +125,7 @@ struct Pool::Impl {
         attempt.row_id = row.leased.id;
         attempt.batch_id = row.batch->id;
         attempt.kind = kind;
+        attempt.id = kind == "create" ? row.open_attempt : 0;
         attempt.started_at = exchange.started_at;
         attempt.duration_ms = response.duration_ms;
         if (response.failure == http::Failure::none) {
@@ -211,6 +232,7 @@ struct Pool::Impl {
         update.error_class = error_class;
         update.error_message = message;
         update.counts_as_attempt = counts_as_attempt;
+        update.maybe_created = true;
         attempt.outcome = phase == Phase::lookup_unknown ? "outcome_unknown" : "failed";
         attempt.error_class = error_class;
         attempt.error_message = message;
@@ -231,6 +253,7 @@ struct Pool::Impl {
     void start_context_job();
     bool dispatch_row(Row& row, double now);
     void dispatch(double now);
+    void send_outgoing();
     void lease_more(double now);
     void release_unsent();
     void fire_timers(double now);

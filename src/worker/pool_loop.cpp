@@ -106,18 +106,30 @@ bool Pool::Impl::dispatch_row(Row& row, double now) {
         return true;
     }
     row.sent_with = context;
-    const std::uint64_t tag = next_tag++;
-    trace_request(tag, exchange.request);
-    client.start(tag, exchange.request);
-    exchanges.emplace(tag, std::move(exchange));
-    ++totals.requests;
+    exchange.write_ahead = exchange.kind == Exchange::Kind::row_step && row.step == 0;
+    outgoing.emplace_back(next_tag++, std::move(exchange));
     return true;
+}
+
+// Starts what dispatch gathered once the creates among it are recorded as sent.
+void Pool::Impl::send_outgoing() {
+    if (outgoing.empty()) {
+        return;
+    }
+    flush();
+    for (auto& [tag, exchange] : outgoing) {
+        trace_request(tag, exchange.request);
+        client.start(tag, exchange.request);
+        exchanges.emplace(tag, std::move(exchange));
+        ++totals.requests;
+    }
+    outgoing.clear();
 }
 
 void Pool::Impl::dispatch(double now) {
     start_context_job();
     const std::size_t limit = static_cast<std::size_t>(options.workers) + (context_job_in_flight ? 1 : 0);
-    while (!ready.empty() && client.in_flight() < limit) {
+    while (!ready.empty() && client.in_flight() + outgoing.size() < limit) {
         Row* row = ready.front();
         ready.pop_front();
         if (!dispatch_row(*row, now)) {
@@ -126,6 +138,7 @@ void Pool::Impl::dispatch(double now) {
         }
         start_context_job(); // a row may have asked for a re-refresh
     }
+    send_outgoing();
 }
 
 // Leases the next batch while the current ones still have rows to send: no barrier between batches.
@@ -193,9 +206,8 @@ void Pool::Impl::fire_timers(double now) {
     }
 }
 
-// Hands back every row held in memory and not in flight (interrupt or abort).
+// Hands back every row held in memory and not in flight (interrupt or abort); cheap when there is none.
 void Pool::Impl::release_unsent() {
-    flush();
     std::vector<std::int64_t> unsent;
     std::vector<std::int64_t> maybe_sent;
     std::unordered_set<const Row*> in_flight;
@@ -211,6 +223,11 @@ void Pool::Impl::release_unsent() {
             }
         }
     }
+    if (released.empty() && ready.empty() && waiting_for_token.empty() && context_jobs.empty() &&
+        row_timers.empty() && job_timers.empty()) {
+        return;
+    }
+    flush();
     for (Row* row : released) {
         finish_row(*row); // may free its batch
     }
@@ -271,9 +288,8 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
             totals.interrupted = true;
             release_unsent();
         }
-        if (stopping && (!ready.empty() || !waiting_for_token.empty() || !context_jobs.empty() ||
-                         !row_timers.empty() || !job_timers.empty())) {
-            release_unsent();
+        if (stopping) {
+            release_unsent(); // also rows of a batch whose refresh failed, held by nothing else
         }
         fire_timers(now);
         if (now - last_dead_check > k_dead_owner_check_seconds) {

@@ -44,6 +44,7 @@ struct Row {
     std::string last_error_class; // for a final failure after a not-found lookup
     std::string last_error_message;
     std::shared_ptr<TokenContext> sent_with;
+    std::int64_t open_attempt = 0; // the attempt record_sending began, until its answer is recorded
     bool done = false;
 };
 
@@ -70,6 +71,7 @@ struct Exchange {
     std::shared_ptr<ContextJob> job;
     std::string started_at;
     http::Request request;
+    bool write_ahead = false; // a create: recorded as sent (and committed) before it goes out
 };
 
 } // namespace onboard::worker

@@ -211,10 +211,15 @@ TEST_CASE("leasing takes unknown and expired rows first, then pending rows in im
     db.queue_row(a, new_row(2, "A2", std::nullopt));
     db.queue_row(b, new_row(9, "B9", std::nullopt));
     std::vector<store::LeasedRow> rows;
-    // An owner that then crashes leases the first row (a.csv line 2) until 1010.
-    db.lease_batch(run, "crashed", 1, 1000, 10, std::nullopt, rows);
+    // An owner that then crashes leases the first row (a.csv line 2) until 1010 and sends its create.
+    const auto crashed_batch = db.lease_batch(run, "crashed", 1, 1000, 10, std::nullopt, rows);
     REQUIRE(lines_of(rows) == std::vector<std::int64_t>{2});
     CHECK(rows[0].import_id == a);
+    store::AttemptRecord sending;
+    sending.row_id = rows[0].id;
+    sending.run_id = run;
+    sending.batch_id = crashed_batch;
+    db.record_sending(sending);
     const auto batch = db.lease_batch(run, "me", 10, 1005, 60, std::nullopt, rows);
     CHECK(batch > 0);
     CHECK(lines_of(rows) == std::vector<std::int64_t>{3, 2, 9});
@@ -231,6 +236,48 @@ TEST_CASE("leasing takes unknown and expired rows first, then pending rows in im
     CHECK(rows[0].inputs.dump() == "{\"name\":\"A2\"}");
     CHECK(db.lease_batch(run, "me", 10, 1012, 60, std::nullopt, rows) == 0);
     CHECK(rows.empty());
+}
+
+TEST_CASE("an expired lease whose create was never sent is taken over as safe to send", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "crashed", 1, 1000, 10, std::nullopt, rows);
+    db.lease_batch(run, "me", 10, 1011, 60, std::nullopt, rows);
+    REQUIRE(rows.size() == 1);
+    CHECK_FALSE(rows[0].outcome_unknown);
+}
+
+TEST_CASE("a create is recorded before it is sent and completed when its answer comes", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    const auto batch = db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
+    store::AttemptRecord attempt;
+    attempt.row_id = rows[0].id;
+    attempt.run_id = run;
+    attempt.batch_id = batch;
+    attempt.started_at = "2026-12-04T00:00:00.000Z";
+    attempt.id = db.record_sending(attempt);
+    // Until the answer is recorded the history says what is known: sent, outcome unknown.
+    CHECK(column(db, "SELECT number || ' ' || outcome || ' ' || duration_ms FROM attempts") == "1 outcome_unknown 0.0");
+    CHECK(column(db, "SELECT attempts || ' ' || state || ' ' || lease_unknown FROM rows") == "1 in_flight 1");
+    attempt.outcome = "succeeded";
+    attempt.duration_ms = 12.5;
+    attempt.http_status = 200;
+    attempt.customer_id = "c-1";
+    store::RowUpdate update;
+    update.row_id = rows[0].id;
+    update.state = "succeeded";
+    update.customer_id = "c-1";
+    db.record(attempt, update);
+    CHECK(column(db, "SELECT count(*) || ' ' || number || ' ' || outcome || ' ' || http_status || ' ' || customer_id "
+                     "FROM attempts") == "1 1 succeeded 200 c-1");
+    CHECK(column(db, "SELECT attempts || ' ' || state || ' ' || lease_unknown FROM rows") == "1 succeeded 0");
 }
 
 TEST_CASE("outcome_unknown rows are leased before pending rows and flagged", "[store]") {
