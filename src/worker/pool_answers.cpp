@@ -11,6 +11,33 @@ bool is_retryable(const workflow::StepResult& result) {
     return result.retryable && result.error_class != "outcome_unknown";
 }
 
+// How a retryable failure is retried: the step's matching onFailure action (Arazzo's retryAfter and
+// retryLimit, or end) where it has one, the pool's backoff and --max-attempts otherwise. The
+// workflow can only narrow --max-attempts, and a permanent failure is never retried whatever it says.
+struct RetryPlan {
+    bool ends = false;                  // an `end` action: fail now
+    int allowed_attempts = 0;
+    std::optional<double> wait_at_least; // the larger of Retry-After and retryAfter
+    std::string action_name;
+};
+
+RetryPlan plan_retry(const workflow::FailureAction* action, const workflow::StepResult& result, int max_attempts) {
+    RetryPlan plan;
+    plan.allowed_attempts = max_attempts;
+    plan.wait_at_least = result.retry_after_seconds;
+    if (action == nullptr) {
+        return plan;
+    }
+    plan.action_name = action->name;
+    if (action->type == "end") {
+        plan.ends = true;
+    } else if (action->type == "retry") {
+        plan.allowed_attempts = std::min(max_attempts, action->retry_limit + 1);
+        plan.wait_at_least = std::max(plan.wait_at_least.value_or(0.0), action->retry_after);
+    }
+    return plan;
+}
+
 } // namespace
 
 void Pool::Impl::on_row_step(Row& row, const Exchange& exchange, const http::Response& response) {
@@ -56,8 +83,12 @@ void Pool::Impl::on_row_step(Row& row, const Exchange& exchange, const http::Res
             const double elapsed = std::max(1.0, now - started);
             budget.on_throttled(now, static_cast<double>(totals.requests) / elapsed);
         }
-        if (row.attempts < options.max_attempts) {
-            retry_later(row, std::move(attempt), result);
+        const RetryPlan plan = plan_retry(runner.failure_action(step, context, response), result, options.max_attempts);
+        if (plan.ends) {
+            fail(row, std::move(attempt), result.error_class,
+                 result.error_message + " (onFailure \"" + plan.action_name + "\" ends the row)");
+        } else if (row.attempts < plan.allowed_attempts) {
+            retry_later(row, std::move(attempt), result, plan.wait_at_least);
         } else {
             fail(row, std::move(attempt), result.error_class,
                  result.error_message + " (gave up after " + std::to_string(row.attempts) + " attempts)");
@@ -189,11 +220,17 @@ void Pool::Impl::on_context_step(const std::shared_ptr<ContextJob>& job, const h
               (result.error_class == "auth" ? " — the refresh token is wrong or revoked; rows stay pending" : ""));
         return;
     }
-    if (++job->attempts >= options.max_attempts) {
+    const RetryPlan plan = plan_retry(runner.failure_action(step, context, response), result, options.max_attempts);
+    if (plan.ends) {
+        abort("step \"" + step.id + "\" failed (" + result.error_class + "): " + result.error_message +
+              " (onFailure \"" + plan.action_name + "\" ends the run)");
+        return;
+    }
+    if (++job->attempts >= plan.allowed_attempts) {
         abort("step \"" + step.id + "\" kept failing: " + result.error_message);
         return;
     }
-    job_timers.emplace(store::now_unix() + backoff.delay(job->attempts, result.retry_after_seconds), job);
+    job_timers.emplace(store::now_unix() + backoff.delay(job->attempts, plan.wait_at_least), job);
 }
 
 void Pool::Impl::context_ready(ContextJob& job) {

@@ -207,8 +207,9 @@ struct Pool::Impl {
     }
 
     // Back to the queue with a due time: the schedule survives a restart.
-    void retry_later(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result) {
-        const double delay = backoff.delay(row.attempts, result.retry_after_seconds);
+    void retry_later(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result,
+                     std::optional<double> wait_at_least) {
+        const double delay = backoff.delay(row.attempts, wait_at_least);
         store::RowUpdate update;
         update.row_id = row.leased.id;
         update.state = "pending";

@@ -64,6 +64,10 @@ void Loader::check_references() {
             if (action.type == "goto" && !action.step_id.empty() && m_workflow.find_step(action.step_id) == nullptr) {
                 problem(action.location.line, "failure action \"" + action.name + "\": unknown step \"" +
                                                   action.step_id + "\"");
+            } else if (action.type == "goto") {
+                // Rows run their steps in order; a jump would need a step graph onboard does not have.
+                problem(action.location.line, "failure action \"" + action.name +
+                                                  "\": goto is not supported by onboard (use retry or end)");
             }
         }
     }

@@ -353,6 +353,11 @@ TEST_CASE("check reports missing fields and unsupported forms", "[workflow][chec
           file + "25: failure action \"elsewhere\": unknown step \"nowhere\"");
 }
 
+TEST_CASE("check refuses a goto failure action, which onboard cannot follow", "[workflow][check]") {
+    CHECK(load_error(k_broken + "goto.yml") ==
+          k_broken + "goto.yml:28: failure action \"again\": goto is not supported by onboard (use retry or end)");
+}
+
 TEST_CASE("check reports a source description that cannot be read", "[workflow][check]") {
     CHECK(load_error(k_broken + "missing-source.yml") ==
           k_broken + "missing-source.yml:7: source description \"api\": cannot read \"../openapi/nowhere.yml\"");
