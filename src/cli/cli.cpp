@@ -11,6 +11,7 @@
 #include "report/summary.hpp"
 #include "store/store.hpp"
 #include "worker/pool.hpp"
+#include "workflow/rows.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -101,6 +102,17 @@ int run_check(const GlobalOptions& global) {
     std::cout << (global.workflow.empty() ? default_workflow_path() : global.workflow) << ": ok ("
               << job.steps().size() << " steps, " << batch_steps << " once per batch, "
               << job.steps().size() - batch_steps << " per row)\n";
+    for (const auto& step : job.steps()) {
+        if (step.batch_scoped) {
+            continue;
+        }
+        if (const std::string problem = workflow::batching_problem(step); !problem.empty()) {
+            std::cout << "note: step \"" << step.id << "\" cannot send several rows in one request "
+                      << "(--rows-per-request): " << problem << '\n';
+        } else {
+            std::cout << "step \"" << step.id << "\" can send several rows in one request (--rows-per-request)\n";
+        }
+    }
     return k_exit_ok;
 }
 
@@ -127,8 +139,9 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     if (command.import_id > 0) {
         options.import_id = command.import_id;
     }
-    if (options.workers < 1 || options.batch_size < 1 || options.max_attempts < 1 || options.timeout_seconds <= 0) {
-        throw UsageError("--workers, --batch-size, --max-attempts and --timeout must be positive");
+    if (options.workers < 1 || options.batch_size < 1 || options.max_attempts < 1 || options.timeout_seconds <= 0 ||
+        options.rows_per_request < 1) {
+        throw UsageError("--workers, --batch-size, --rows-per-request, --max-attempts and --timeout must be positive");
     }
     store::Store store(global.db);
     if (command.retry_failed) {
@@ -182,6 +195,9 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
     sub->add_option("--refresh-token-file", command.refresh_token_file,
                     "file holding the refresh token (else env PRISMATIC_REFRESH_TOKEN)");
     sub->add_option("--import", command.import_id, "only rows of this import");
+    sub->add_option("--rows-per-request", pool.rows_per_request,
+                    "rows' mutations per GraphQL document, under aliases (1: one row per request)")
+        ->capture_default_str();
     sub->add_option("--timeout", pool.timeout_seconds, "seconds per request")->capture_default_str();
     sub->add_option("--max-attempts", pool.max_attempts, "create attempts per row")->capture_default_str();
     sub->add_option("--rate", pool.rate, "requests/s shared by all workers (0: unlimited)")->capture_default_str();

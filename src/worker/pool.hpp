@@ -23,6 +23,7 @@ struct PoolOptions {
     std::string api_url;                 // replaces the OpenAPI server url
     int workers = 8;                     // requests in flight
     int batch_size = 100;                // rows per lease; batch-scoped steps run once per batch
+    int rows_per_request = 1;            // rows' mutations sent in one GraphQL document (aliases)
     std::optional<std::int64_t> import_id;
     double timeout_seconds = 30;         // per request
     int max_attempts = 5;                // create attempts per row, across runs

@@ -41,9 +41,27 @@ RetryPlan plan_retry(const workflow::FailureAction* action, const workflow::Step
 } // namespace
 
 void Pool::Impl::on_row_step(Row& row, const Exchange& exchange, const http::Response& response) {
+    on_row_result(row, exchange, response, runner.judge(*row_steps[row.step], context_for(row), response));
+}
+
+// Several rows shared one document: each is judged on its own alias, then handled as if alone.
+void Pool::Impl::on_rows_step(const Exchange& exchange, const http::Response& response) {
+    std::vector<workflow::Context> contexts;
+    for (const Row* row : exchange.rows) {
+        contexts.push_back(context_for(*row));
+    }
+    const std::vector<workflow::StepResult> results = multi_row->judge(runner, contexts, response);
+    for (std::size_t i = 0; i < exchange.rows.size(); ++i) {
+        if (!exchange.rows[i]->done) {
+            on_row_result(*exchange.rows[i], exchange, response, results[i]);
+        }
+    }
+}
+
+void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::Response& response,
+                               const workflow::StepResult& result) {
     const workflow::Step& step = *row_steps[row.step];
     const workflow::Context context = context_for(row);
-    workflow::StepResult result = runner.judge(step, context, response);
     store::AttemptRecord attempt = attempt_for(row, exchange, response, "create");
     ++row.attempts;
     const double now = store::now_unix();

@@ -8,6 +8,7 @@
 #include "worker/pacing.hpp"
 #include "worker/pool.hpp"
 #include "worker/pool_state.hpp"
+#include "workflow/rows.hpp"
 #include "workflow/runner.hpp"
 #include "workflow/workflow.hpp"
 
@@ -40,6 +41,7 @@ struct Pool::Impl {
     RateBudget budget;
     std::vector<const workflow::Step*> context_steps;
     std::vector<const workflow::Step*> row_steps;
+    std::optional<workflow::MultiRowStep> multi_row; // with --rows-per-request above 1
 
     std::int64_t run_id = 0;
     RunTotals totals;
@@ -76,6 +78,13 @@ struct Pool::Impl {
         if (row_steps.empty()) {
             throw WorkflowError("the workflow has no step that depends on a row's inputs: nothing to do per row");
         }
+        if (options.rows_per_request > 1) {
+            if (row_steps.size() != 1) {
+                throw WorkflowError("--rows-per-request needs a workflow with one per-row step, this one has " +
+                                    std::to_string(row_steps.size()));
+            }
+            multi_row.emplace(*row_steps.front());
+        }
     }
 
     // ---- recording ----
@@ -89,7 +98,8 @@ struct Pool::Impl {
     }
 
     static bool needs_write_ahead(const Exchange& exchange) {
-        return exchange.write_ahead && exchange.row->open_attempt == 0;
+        return exchange.write_ahead && std::any_of(exchange.rows.begin(), exchange.rows.end(),
+                                                   [](const Row* row) { return row->open_attempt == 0; });
     }
 
     // The one writer path: buffered results, then the write-ahead of the creates about to go out,
@@ -105,13 +115,15 @@ struct Pool::Impl {
             store.record(attempt, update);
         }
         for (auto& [tag, exchange] : outgoing) {
-            if (needs_write_ahead(exchange)) {
-                store::AttemptRecord sending;
-                sending.row_id = exchange.row->leased.id;
-                sending.run_id = run_id;
-                sending.batch_id = exchange.row->batch->id;
-                sending.started_at = exchange.started_at;
-                exchange.row->open_attempt = store.record_sending(sending);
+            for (Row* row : exchange.rows) {
+                if (exchange.write_ahead && row->open_attempt == 0) {
+                    store::AttemptRecord sending;
+                    sending.row_id = row->leased.id;
+                    sending.run_id = run_id;
+                    sending.batch_id = row->batch->id;
+                    sending.started_at = exchange.started_at;
+                    row->open_attempt = store.record_sending(sending);
+                }
             }
         }
         transaction.commit();
@@ -246,6 +258,9 @@ struct Pool::Impl {
     }
 
     void on_row_step(Row& row, const Exchange& exchange, const http::Response& response);
+    void on_rows_step(const Exchange& exchange, const http::Response& response);
+    void on_row_result(Row& row, const Exchange& exchange, const http::Response& response,
+                       const workflow::StepResult& result);
     void on_lookup(Row& row, const Exchange& exchange, const http::Response& response);
     void on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result, int status);
     void on_context_step(const std::shared_ptr<ContextJob>& job, const http::Response& response);
@@ -253,6 +268,7 @@ struct Pool::Impl {
     void abort(const std::string& reason);
     void start_context_job();
     bool dispatch_row(Row& row, double now);
+    bool dispatch_rows(Row& first, const std::shared_ptr<TokenContext>& context);
     void dispatch(double now);
     void send_outgoing();
     void lease_more(double now);

@@ -86,8 +86,11 @@ bool Pool::Impl::dispatch_row(Row& row, double now) {
     if (!budget.try_take(now)) {
         return false;
     }
+    if (multi_row && row.phase == Phase::create && row.step == 0 && dispatch_rows(row, context)) {
+        return true;
+    }
     Exchange exchange;
-    exchange.row = &row;
+    exchange.rows = {&row};
     exchange.started_at = store::now_iso8601();
     try {
         const http::Request create = runner.build_request(*row_steps[row.step], context_for(row));
@@ -107,6 +110,46 @@ bool Pool::Impl::dispatch_row(Row& row, double now) {
     }
     row.sent_with = context;
     exchange.write_ahead = exchange.kind == Exchange::Kind::row_step && row.step == 0;
+    outgoing.emplace_back(next_tag++, std::move(exchange));
+    return true;
+}
+
+// Sends `first` with the ready rows behind it that share its token, up to --rows-per-request, in
+// one document; false (nothing taken) when no other row can join or the rows cannot share one.
+// The rate budget was charged for this request already.
+bool Pool::Impl::dispatch_rows(Row& first, const std::shared_ptr<TokenContext>& context) {
+    std::vector<Row*> rows{&first};
+    while (rows.size() < static_cast<std::size_t>(options.rows_per_request) && !ready.empty()) {
+        Row* next = ready.front();
+        if (next->phase != Phase::create || next->step != 0 || next->batch->context != context) {
+            break;
+        }
+        rows.push_back(next);
+        ready.pop_front();
+    }
+    if (rows.size() == 1) {
+        return false;
+    }
+    Exchange exchange;
+    exchange.rows = rows;
+    exchange.started_at = store::now_iso8601();
+    exchange.write_ahead = true;
+    std::vector<workflow::Context> contexts;
+    for (const Row* row : rows) {
+        contexts.push_back(context_for(*row));
+    }
+    try {
+        exchange.request = multi_row->build_request(runner, contexts);
+    } catch (const WorkflowError&) {
+        // A row the document cannot carry (a missing input, say): each goes alone and fails alone.
+        for (auto it = rows.rbegin(); it != rows.rend() - 1; ++it) {
+            ready.push_front(*it);
+        }
+        return false;
+    }
+    for (Row* row : rows) {
+        row->sent_with = context;
+    }
     outgoing.emplace_back(next_tag++, std::move(exchange));
     return true;
 }
@@ -212,7 +255,7 @@ void Pool::Impl::release_unsent() {
     std::vector<std::int64_t> maybe_sent;
     std::unordered_set<const Row*> in_flight;
     for (const auto& [tag, exchange] : exchanges) {
-        in_flight.insert(exchange.row);
+        in_flight.insert(exchange.rows.begin(), exchange.rows.end());
     }
     std::vector<Row*> released;
     for (auto& batch : batches) {
@@ -252,12 +295,14 @@ void Pool::Impl::handle(std::uint64_t tag, http::Response response) {
     } trace_after{tag, response};
     if (exchange.kind == Exchange::Kind::context_step) {
         on_context_step(exchange.job, response);
-    } else if (exchange.row->done) {
+    } else if (exchange.rows.size() > 1) {
+        on_rows_step(exchange, response);
+    } else if (exchange.rows.front()->done) {
         return; // released by an interrupt while in flight
     } else if (exchange.kind == Exchange::Kind::lookup) {
-        on_lookup(*exchange.row, exchange, response);
+        on_lookup(*exchange.rows.front(), exchange, response);
     } else {
-        on_row_step(*exchange.row, exchange, response);
+        on_row_step(*exchange.rows.front(), exchange, response);
     }
 }
 
@@ -336,9 +381,11 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         totals.interrupted = true;
         std::vector<std::int64_t> maybe_sent;
         for (const auto& [tag, exchange] : exchanges) {
-            if (exchange.row != nullptr && !exchange.row->done) {
-                maybe_sent.push_back(exchange.row->leased.id);
-                exchange.row->done = true;
+            for (Row* row : exchange.rows) {
+                if (!row->done) {
+                    maybe_sent.push_back(row->leased.id);
+                    row->done = true;
+                }
             }
         }
         release_unsent();

@@ -67,7 +67,7 @@ struct ContextJob {
 // An exchange in flight.
 struct Exchange {
     enum class Kind { context_step, row_step, lookup } kind = Kind::row_step;
-    Row* row = nullptr;
+    std::vector<Row*> rows; // one, or several in one GraphQL document (--rows-per-request); none for a context step
     std::shared_ptr<ContextJob> job;
     std::string started_at;
     http::Request request;
