@@ -1,8 +1,10 @@
 #include "sim/executor.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 
 namespace onboard::sim {
@@ -112,6 +114,23 @@ std::string cursor(std::size_t index) {
     return base64_encode(std::string(k_cursor_prefix) + std::to_string(index));
 }
 
+// The index a cursor points at; nullopt unless it is base64 of "arrayconnection:<index>" (an index
+// too large to page from, such as one past 2^64, is no cursor either).
+std::optional<std::size_t> cursor_position(const std::string& text) {
+    const auto decoded = base64_decode(text);
+    if (!decoded || decoded->rfind(k_cursor_prefix, 0) != 0) {
+        return std::nullopt;
+    }
+    const char* first = decoded->data() + k_cursor_prefix.size();
+    const char* last = decoded->data() + decoded->size();
+    std::size_t index = 0;
+    const auto [end, error] = std::from_chars(first, last, index);
+    if (error != std::errc() || end != last || index == SIZE_MAX) {
+        return std::nullopt;
+    }
+    return index;
+}
+
 std::optional<std::string> optional_string(const Json& object, std::string_view key) {
     const Json* value = object.find(key);
     return value != nullptr && value->is_string() ? std::optional<std::string>(value->as_string()) : std::nullopt;
@@ -214,14 +233,12 @@ private:
         }
         std::size_t offset = 0;
         if (args[3].is_string()) {
-            const auto decoded = base64_decode(args[3].as_string());
-            if (!decoded || decoded->rfind(k_cursor_prefix, 0) != 0 ||
-                decoded->find_first_not_of("0123456789", k_cursor_prefix.size()) != std::string::npos ||
-                decoded->size() == k_cursor_prefix.size()) {
+            const auto position = cursor_position(args[3].as_string());
+            if (!position) {
                 fail(f, "Invalid cursor \"" + args[3].as_string() + "\"");
                 return Json(nullptr);
             }
-            offset = std::stoull(decoded->substr(k_cursor_prefix.size())) + 1;
+            offset = *position + 1;
         }
         const std::size_t limit = std::min(static_cast<std::size_t>(first), k_page_max);
         return select_connection(m_directory.list(filter, offset, limit), f.selections);
