@@ -3,31 +3,42 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace onboard::worker {
 
 namespace {
 
-// Writes the file next to itself and renames it over the original: never half a token on disk.
+// Writes the file next to itself, created 0600, synced, and renamed over the original: after a
+// crash or power loss the file holds the old token or the new one, never half of one, and the
+// rotated token (the only one that still works) is on disk before it is used.
 void write_secret_file(const std::string& path, const std::string& value) {
     const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        if (!out) {
-            throw UsageError(temporary + ": cannot write the rotated refresh token");
-        }
-        ::chmod(temporary.c_str(), 0600);
-        out << value << '\n';
-        out.flush();
-        if (!out) {
-            throw UsageError(temporary + ": cannot write the rotated refresh token");
-        }
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        throw UsageError(temporary + ": cannot write the rotated refresh token: " + std::strerror(errno));
+    }
+    const std::string text = value + "\n";
+    const bool written = ::fchmod(fd, 0600) == 0 && ::write(fd, text.data(), text.size()) ==
+                                                       static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) {
+        ::unlink(temporary.c_str());
+        throw UsageError(temporary + ": cannot write the rotated refresh token");
     }
     if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-        throw UsageError(path + ": cannot replace it with the rotated refresh token");
+        throw UsageError(path + ": cannot replace it with the rotated refresh token: " + std::strerror(errno));
+    }
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    if (const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+        ::fsync(dir_fd); // the rename itself survives a power loss
+        ::close(dir_fd);
     }
 }
 
