@@ -34,6 +34,7 @@ struct ImportCommand {
     std::string file;
     std::vector<std::string> maps;
     std::string delimiter;
+    bool no_progress = false;
 };
 
 struct RunCommand {
@@ -83,8 +84,12 @@ int run_import(const GlobalOptions& global, const ImportCommand& command) {
         options.overrides.emplace_back(map.substr(0, equals), map.substr(equals + 1));
     }
     options.delimiter = parse_delimiter(command.delimiter);
+    ProgressLine progress(!command.no_progress);
+    const double started = store::now_unix();
+    options.progress = [&](std::int64_t records) { progress.update_import(records, store::now_unix() - started); };
     store::Store store(global.db);
     const loader::ImportSummary summary = loader::import_csv(options, store);
+    progress.finish();
     std::cout << loader::describe(summary, command.file);
     return summary.counts.rejected > 0 ? k_exit_rows_failed : k_exit_ok;
 }
@@ -181,6 +186,7 @@ void add_import(CLI::App& app, GlobalOptions& global, ImportCommand& command, in
     sub->add_option("file", command.file, "the CSV file")->required();
     sub->add_option("--map", command.maps, "input=Column: take a workflow input from this column");
     sub->add_option("--delimiter", command.delimiter, "',', ';' or 'tab' (default: detected from the header)");
+    sub->add_flag("--no-progress", command.no_progress, "no progress line on the terminal");
     sub->callback([&] { exit_code = run_import(global, command); });
 }
 

@@ -38,6 +38,16 @@ void ProgressLine::update(const worker::RunTotals& totals) {
     m_drawn = true;
 }
 
+void ProgressLine::update_import(std::int64_t records, double elapsed_seconds) {
+    if (!m_enabled) {
+        return;
+    }
+    const double rate = elapsed_seconds > 0 ? static_cast<double>(records) / elapsed_seconds : 0;
+    std::fprintf(stderr, "\r\033[K%lld records read, %.0f records/s", static_cast<long long>(records), rate);
+    std::fflush(stderr);
+    m_drawn = true;
+}
+
 void ProgressLine::finish() {
     if (m_drawn) {
         std::fputc('\n', stderr);

@@ -12,6 +12,8 @@ class ProgressLine {
 public:
     explicit ProgressLine(bool enabled);
     void update(const worker::RunTotals& totals);
+    // An import's progress: records read so far and their rate.
+    void update_import(std::int64_t records, double elapsed_seconds);
     // Ends the line so later output starts on a fresh one.
     void finish();
 

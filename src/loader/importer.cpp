@@ -229,7 +229,9 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     }
     store::NewRow row;
     std::size_t in_transaction = 0;
+    std::int64_t records = 0;
     while (reader.next(record)) {
+        ++records;
         if (record.line <= resume_after) {
             continue;
         }
@@ -241,6 +243,9 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
             transaction->commit();
             transaction = std::make_unique<store::Store::Transaction>(store);
             in_transaction = 0;
+            if (options.progress) {
+                options.progress(records);
+            }
         }
     }
     summary.counts = store.import_counts(summary.import_id);

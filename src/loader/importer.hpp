@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ struct ImportOptions {
     std::vector<std::pair<std::string, std::string>> overrides; // --map input=Column
     std::optional<char> delimiter;                              // none = detect
     std::vector<std::string> run_inputs; // inputs NOT taken from the CSV (e.g. refreshToken)
+    // Called after each committed group of records with the records read so far (long imports).
+    std::function<void(std::int64_t records)> progress;
 };
 
 // Why a record was not queued.
