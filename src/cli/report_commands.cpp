@@ -6,6 +6,7 @@
 #include "report/summary.hpp"
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -47,6 +48,24 @@ void write_output(const std::string& text, const std::string& path, const std::s
     }
 }
 
+// A table that left columns out to fit says so on stderr, so nothing on stdout changes shape.
+void note_left_out(const report::ResultSet& result, int width, const std::string& where) {
+    const auto shown = report::table_columns(result, width);
+    if (shown.size() >= result.columns.size()) {
+        return;
+    }
+    std::string names;
+    for (std::size_t i = 0; i < result.columns.size(); ++i) {
+        if (std::find(shown.begin(), shown.end(), i) == shown.end()) {
+            names += (names.empty() ? "" : ", ") + result.columns[i];
+        }
+    }
+    const auto count = result.columns.size() - shown.size();
+    std::cerr << where << ": " << count << (count == 1 ? " column" : " columns")
+              << " left out to fit " << width << " characters (" << names
+              << "); --format csv, json or jsonl shows them all\n";
+}
+
 void emit(const report::ResultSet& result, const Output& output, const std::string& where,
           report::CsvSafety safety = report::CsvSafety::neutralise) {
     report::RenderOptions options;
@@ -56,6 +75,9 @@ void emit(const report::ResultSet& result, const Output& output, const std::stri
     options.color = colour_wanted(output);
     options.csv_safety = safety;
     write_output(report::render(result, options), output.out, where);
+    if (options.format == report::Format::table) {
+        note_left_out(result, options.width, where);
+    }
 }
 
 std::optional<std::int64_t> optional_id(const CLI::Option* option, std::int64_t value) {

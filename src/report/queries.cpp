@@ -177,6 +177,8 @@ ResultSet select_rows(store::Store& store, const RowFilter& filter) {
     result.columns = {"row_id",   "import_id",   "line",        "state",
                       "name",     "external_id", "error_class", "error_message",
                       "attempts", "customer_id", "reconciled",  "updated_at"};
+    // A narrow terminal keeps line, state, name, error_class and error_message longest.
+    result.drop_order = {11, 0, 10, 1, 8, 9, 5};
     SqlWhere where;
     where.add(filter, "r");
     SQLite::Statement select(

@@ -10,7 +10,9 @@ namespace onboard::report {
 
 // The rows matching `filter`, in import and line order, one result row each with the stable columns
 // row_id, import_id, line, state, name, external_id, error_class, error_message, attempts,
-// customer_id, reconciled (boolean), updated_at. Throws UsageError for an unknown state or class
+// customer_id, reconciled (boolean), updated_at; a narrow table leaves out updated_at, row_id,
+// reconciled, import_id, attempts, customer_id and external_id first, in that order. Throws
+// UsageError for an unknown state or class
 // ("report: ..."), StoreError on a database failure.
 ResultSet report_rows(store::Store& store, const RowFilter& filter);
 

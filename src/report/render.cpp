@@ -13,6 +13,9 @@ namespace onboard::report {
 namespace {
 
 constexpr std::size_t k_min_column_width = 6;
+// Below this a cut name or message says little: a table leaves out dispensable columns rather than
+// cut every cell this short.
+constexpr std::size_t k_readable_column_width = 12;
 constexpr std::string_view k_ellipsis = "\xE2\x80\xA6";     // …
 constexpr std::string_view k_newline_mark = "\xE2\x86\xB5"; // ↵
 
@@ -90,6 +93,73 @@ void shrink_to(std::vector<std::size_t>& widths, int width) {
         }
         --*widest;
     }
+}
+
+// The width of a line showing `shown` columns, each at most `cap` (or its natural width) wide.
+std::size_t line_width(const std::vector<std::size_t>& natural,
+                       const std::vector<std::size_t>& shown, std::size_t cap) {
+    std::size_t sum = shown.empty() ? 0 : 2 * (shown.size() - 1);
+    for (const auto column : shown) {
+        sum += std::min(natural[column], cap);
+    }
+    return sum;
+}
+
+std::vector<std::size_t> choose_columns(const std::vector<std::size_t>& natural,
+                                        const std::vector<std::size_t>& drop_order, int width) {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < natural.size(); ++i) {
+        shown.push_back(i);
+    }
+    if (width <= 0) {
+        return shown;
+    }
+    const auto limit = static_cast<std::size_t>(width);
+    for (const auto column : drop_order) {
+        if (shown.size() <= 1 || line_width(natural, shown, k_readable_column_width) <= limit) {
+            break;
+        }
+        shown.erase(std::remove(shown.begin(), shown.end(), column), shown.end());
+    }
+    while (shown.size() > 1 && line_width(natural, shown, k_min_column_width) > limit) {
+        shown.pop_back();
+    }
+    return shown;
+}
+
+// The cells of a table on one line each, and each column's natural width (header included).
+struct TableCells {
+    std::vector<std::string> header;
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::size_t> widths;
+    std::vector<bool> right; // numbers are right-aligned
+};
+
+TableCells table_cells(const ResultSet& result) {
+    TableCells table;
+    table.right.assign(result.columns.size(), false);
+    for (const auto& column : result.columns) {
+        table.header.push_back(one_line(column));
+        table.widths.push_back(display_width(table.header.back()));
+    }
+    for (const auto& row : result.rows) {
+        auto& line = table.rows.emplace_back();
+        for (std::size_t i = 0; i < table.widths.size(); ++i) {
+            line.push_back(i < row.size() ? one_line(cell_text(row[i])) : std::string());
+            table.widths[i] = std::max(table.widths[i], display_width(line.back()));
+            table.right[i] = table.right[i] || (i < row.size() && row[i].is_number());
+        }
+    }
+    return table;
+}
+
+template <typename T>
+std::vector<T> pick(const std::vector<T>& values, const std::vector<std::size_t>& shown) {
+    std::vector<T> out;
+    for (const auto column : shown) {
+        out.push_back(values[column]);
+    }
+    return out;
 }
 
 void pad(std::string& out, const std::string& text, std::size_t width, bool right) {
@@ -209,33 +279,23 @@ std::string render(const ResultSet& result, const RenderOptions& options) {
 }
 
 std::string format_table(const ResultSet& result, int width, bool color) {
-    std::vector<std::vector<std::string>> cells;
-    std::vector<std::size_t> widths;
-    std::vector<bool> right(result.columns.size(), false);
-    for (const auto& column : result.columns) {
-        widths.push_back(display_width(one_line(column)));
-    }
-    for (const auto& row : result.rows) {
-        auto& line = cells.emplace_back();
-        for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-            line.push_back(one_line(cell_text(row[i])));
-            widths[i] = std::max(widths[i], display_width(line.back()));
-            right[i] = right[i] || row[i].is_number();
-        }
-    }
+    const TableCells table = table_cells(result);
+    const auto shown = choose_columns(table.widths, result.drop_order, width);
+    auto widths = pick(table.widths, shown);
+    const auto right = pick(table.right, shown);
     shrink_to(widths, width);
-    std::vector<std::string> header;
-    for (const auto& column : result.columns) {
-        header.push_back(one_line(column));
-    }
     std::string out;
     std::string head;
-    append_line(head, header, widths, right);
+    append_line(head, pick(table.header, shown), widths, right);
     out += color ? "\x1b[1m" + head.substr(0, head.size() - 1) + "\x1b[0m\n" : head;
-    for (const auto& line : cells) {
-        append_line(out, line, widths, right);
+    for (const auto& line : table.rows) {
+        append_line(out, pick(line, shown), widths, right);
     }
     return out;
+}
+
+std::vector<std::size_t> table_columns(const ResultSet& result, int width) {
+    return choose_columns(table_cells(result).widths, result.drop_order, width);
 }
 
 std::string neutralise_formula(std::string_view value) {

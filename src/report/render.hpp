@@ -15,6 +15,9 @@ struct ResultSet {
     // Columns marked true hold data meant to be imported again: CsvSafety::round_trip writes them
     // verbatim. Empty means no such column.
     std::vector<bool> verbatim;
+    // Columns a table too narrow for all of them leaves out, most dispensable first; columns not
+    // listed are left out from the right, and only when even the narrowest layout cannot fit.
+    std::vector<std::size_t> drop_order = {};
 };
 
 enum class Format { table, csv, json, jsonl };
@@ -41,8 +44,15 @@ Format parse_format(std::string_view text, std::string_view where);
 // jsonl: one object per line; object members are named after the columns, in column order.
 std::string render(const ResultSet& result, const RenderOptions& options);
 
-// The aligned text table, cells cut with "…" so that each line fits `width` (0 = unlimited).
+// The aligned text table, cells cut with "…" so that each line fits `width` (0 = unlimited);
+// columns left out as table_columns says.
 std::string format_table(const ResultSet& result, int width, bool color);
+
+// The columns (indexes, in order) a table of `width` characters shows: all of them when they fit
+// with each cell at least a readable width (or as wide as its widest cell), else fewer, dropped
+// first by the result set's drop_order and, when even the narrowest cells cannot fit, from the
+// right; never fewer than one.
+std::vector<std::size_t> table_columns(const ResultSet& result, int width);
 
 // `value` with a leading ' when it starts with = + - @ tab or CR (so a spreadsheet shows it as
 // text).

@@ -222,6 +222,54 @@ TEST_CASE("a table cuts the widest cells with an ellipsis so each line fits the 
     }
 }
 
+TEST_CASE("a table too narrow for every column leaves out the dispensable ones first", "[report]") {
+    ResultSet result;
+    result.columns = {"id", "name", "message", "updated_at"};
+    result.drop_order = {3, 0};
+    result.rows.push_back({Json(std::int64_t{1}), Json("Acme Holdings International"),
+                           Json("name: A customer with this name already exists."),
+                           Json("2026-01-02T03:05:00.000Z")});
+    CHECK(onboard::report::table_columns(result, 0) == std::vector<std::size_t>{0, 1, 2, 3});
+    CHECK(onboard::report::table_columns(result, 120) == std::vector<std::size_t>{0, 1, 2, 3});
+    // 2 + 12 + 12 + 12 and three gaps do not fit 40: updated_at goes, and then 30 fits.
+    CHECK(onboard::report::table_columns(result, 40) == std::vector<std::size_t>{0, 1, 2});
+    CHECK(onboard::report::table_columns(result, 30) == std::vector<std::size_t>{0, 1, 2});
+    CHECK(onboard::report::table_columns(result, 29) == std::vector<std::size_t>{1, 2});
+    CHECK(onboard::report::format_table(result, 28, false) == "name           message\n"
+                                                              "Acme Holding\xE2\x80\xA6  name: "
+                                                              "A cust\xE2\x80\xA6\n");
+}
+
+TEST_CASE("a table that cannot fit even its narrowest cells leaves columns out from the right",
+          "[report]") {
+    ResultSet result;
+    result.columns = {"first_column", "second_column", "third_column"};
+    result.rows.push_back({Json("aaaaaaaaaaaa"), Json("bbbbbbbbbbbb"), Json("cccccccccccc")});
+    CHECK(onboard::report::table_columns(result, 14) == std::vector<std::size_t>{0, 1});
+    CHECK(onboard::report::format_table(result, 14, false) ==
+          "first\xE2\x80\xA6  secon\xE2\x80\xA6\n"
+          "aaaaa\xE2\x80\xA6  bbbbb\xE2\x80\xA6\n");
+    CHECK(onboard::report::table_columns(result, 3) == std::vector<std::size_t>{0});
+}
+
+TEST_CASE("a report table on a narrow terminal keeps line, state, name and the error", "[report]") {
+    Store store(":memory:");
+    const auto id = add_import(store, "a.csv", R"(["name","externalId"])");
+    add_row(store, id, 2, "failed", R"(["Taken Co","C-1"])", "duplicate",
+            "name: A customer with this name already exists.", 1);
+    const auto result = onboard::report::report_rows(store, {});
+    std::vector<std::string> shown;
+    for (const auto column : onboard::report::table_columns(result, 60)) {
+        shown.push_back(result.columns[column]);
+    }
+    CHECK(shown ==
+          std::vector<std::string>{"line", "state", "name", "error_class", "error_message"});
+    std::istringstream lines(onboard::report::format_table(result, 60, false));
+    for (std::string line; std::getline(lines, line);) {
+        CHECK(onboard::report::display_width(line) <= 60);
+    }
+}
+
 TEST_CASE("a table header is bold only when colour is asked for", "[report]") {
     ResultSet result;
     result.columns = {"a"};
