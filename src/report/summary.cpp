@@ -110,6 +110,13 @@ core::Json optional_text(const std::string& text) {
     return text.empty() ? core::Json() : core::Json(text);
 }
 
+// The file's last path component: what tells imports apart at a glance in a narrow table (the id
+// and `status --json` carry the rest).
+std::string base_name(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos || slash + 1 == path.size() ? path : path.substr(slash + 1);
+}
+
 std::string state_breakdown(const store::StateCounts& c) {
     std::string out;
     const std::pair<const char*, std::int64_t> parts[] = {
@@ -169,9 +176,10 @@ std::vector<ImportSummary> summarize_imports(store::Store& store) {
 
 std::string format_summary(const ImportSummary& s) {
     const auto& c = s.counts;
-    std::string out = s.import_id ? "import " + std::to_string(*s.import_id) + " (" + s.file_name +
-                                        ", imported " + s.imported_at + ")\n"
-                                  : std::string("all imports\n");
+    std::string out = s.import_id
+                          ? "import " + std::to_string(*s.import_id) + " (" +
+                                base_name(s.file_name) + ", imported " + s.imported_at + ")\n"
+                          : std::string("all imports\n");
     out += "  rows        " + std::to_string(c.total()) + ": " + state_breakdown(c) + "\n";
     out += "  success     " + percent(s.success_rate) + "\n";
     out += "  attempts    " + std::to_string(s.attempts);
@@ -201,7 +209,7 @@ std::string format_status_table(const std::vector<ImportSummary>& imports,
                               percent(s.success_rate)});
     };
     for (const auto& s : imports) {
-        add(s, *s.import_id, s.file_name);
+        add(s, *s.import_id, base_name(s.file_name));
     }
     add(total, core::Json(), "total");
     return format_table(table, width, color);

@@ -14,7 +14,7 @@ namespace onboard::report {
 // timing.
 struct ImportSummary {
     std::optional<std::int64_t> import_id; // none: every import together
-    std::string file_name;                 // empty for every import together
+    std::string file_name;                 // as given to `import`; empty for every import together
     std::string imported_at;
     store::StateCounts counts;
     std::optional<double> success_rate;   // succeeded / rows not superseded; none without rows
@@ -23,7 +23,7 @@ struct ImportSummary {
     std::optional<double> latency_p95_ms;
     std::optional<double> throughput_per_s; // succeeded rows per second of run time (idle gaps
                                             // between runs not counted); none without requests
-    std::string first_request_at; // ISO 8601 UTC, empty without requests
+    std::string first_request_at;           // ISO 8601 UTC, empty without requests
     std::string last_request_at;
 };
 
@@ -35,10 +35,11 @@ ImportSummary summarize(store::Store& store, std::optional<std::int64_t> import_
 std::vector<ImportSummary> summarize_imports(store::Store& store);
 
 // The summary as a few lines for a terminal (what `onboard run` prints at its end and `status
-// --import` shows).
+// --import` shows); the file is named by its last path component.
 std::string format_summary(const ImportSummary& summary);
 
-// A table with a line per import and a total line, fitting `width` (0 = unlimited).
+// A table with a line per import (its file by the last path component) and a total line, fitting
+// `width` (0 = unlimited).
 std::string format_status_table(const std::vector<ImportSummary>& imports,
                                 const ImportSummary& total, int width, bool color);
 

@@ -670,6 +670,20 @@ TEST_CASE("the status table has a line per import and a total line", "[report]")
           "        1  75.0%\n");
 }
 
+TEST_CASE("the status table and summary name an import's file by its last path component, json "
+          "by its path",
+          "[report]") {
+    Store store(":memory:");
+    add_import(store, "/srv/exports/2026/customers.csv", R"(["name"])");
+    const auto summary = onboard::report::summarize(store, 1);
+    CHECK(onboard::report::format_summary(summary).rfind(
+              "import 1 (customers.csv, imported 2026-01-02T03:04:05.000Z)\n", 0) == 0);
+    const auto table = onboard::report::format_status_table({summary}, summary, 0, false);
+    CHECK(table.find("\n     1  customers.csv ") != std::string::npos);
+    CHECK(onboard::report::summary_json(summary).at_pointer("/file_name")->as_string() ==
+          "/srv/exports/2026/customers.csv");
+}
+
 TEST_CASE("a summary of an unknown import is a usage error", "[report]") {
     Store store(":memory:");
     REQUIRE_THROWS_AS(onboard::report::summarize(store, 9), onboard::UsageError);
