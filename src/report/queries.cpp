@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <algorithm>
+#include <array>
 #include <map>
 #include <sqlite3.h>
 
@@ -24,6 +25,20 @@ core::Json column_value(const SQLite::Column& column) {
     return column.getString();
 }
 
+// The columns a failed export appends after the source's.
+constexpr std::array<const char*, 4> k_failure_columns{"line", "error_class", "error_message",
+                                                       "attempts"};
+
+// A source column a failed export drops: one of its own columns, left in the file by an earlier
+// export that was fixed and imported again (its values are that round's, the appended ones are
+// now).
+bool is_failure_column(const std::string& name) {
+    return std::find(k_failure_columns.begin(), k_failure_columns.end(), name) !=
+           k_failure_columns.end();
+}
+
+constexpr std::size_t k_dropped = static_cast<std::size_t>(-1);
+
 // Where each field of an import's records goes in the export: the k-th column of a given name fills
 // the k-th slot of that name in the union, so repeated header names keep their place.
 struct ColumnUnion {
@@ -38,6 +53,10 @@ struct ColumnUnion {
         std::map<std::string, std::size_t> seen;
         for (const auto& column : columns.items()) {
             const std::string& name = column.as_string();
+            if (is_failure_column(name)) {
+                slot.push_back(k_dropped);
+                continue;
+            }
             const std::size_t nth = seen[name]++;
             std::size_t found = 0;
             std::size_t index = 0;
@@ -211,12 +230,17 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
     }
     ResultSet result;
     result.columns = columns.names;
-    for (std::size_t i = 1; i <= extras; ++i) {
-        result.columns.push_back("extra_" + std::to_string(i));
+    // A source that already has extra_1 (an earlier export's) gets its new extras numbered on.
+    for (std::size_t n = 1; extras > 0; ++n) {
+        const std::string name = "extra_" + std::to_string(n);
+        if (std::find(columns.names.begin(), columns.names.end(), name) == columns.names.end()) {
+            result.columns.push_back(name);
+            --extras;
+        }
     }
     const std::size_t width = result.columns.size();
     result.verbatim.assign(width, true);
-    for (const auto* name : {"line", "error_class", "error_message", "attempts"}) {
+    for (const auto* name : k_failure_columns) {
         result.columns.push_back(name);
         result.verbatim.push_back(false);
     }
@@ -224,8 +248,11 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
         const auto& slot = columns.slots[row.import_id];
         std::vector<core::Json> cells(width, core::Json(""));
         for (std::size_t k = 0; k < row.source.size(); ++k) {
-            cells[k < slot.size() ? slot[k] : columns.names.size() + (k - slot.size())] =
-                row.source.items()[k];
+            const std::size_t to =
+                k < slot.size() ? slot[k] : columns.names.size() + (k - slot.size());
+            if (to != k_dropped) {
+                cells[to] = row.source.items()[k];
+            }
         }
         for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts}) {
             cells.push_back(*value);

@@ -420,6 +420,20 @@ TEST_CASE("a failed export over imports with different headers uses the union of
           "B-1,Bob,vip,2,server,HTTP 502,3\r\n");
 }
 
+TEST_CASE("a failed export of a fixed export, failed again, keeps one set of failure columns",
+          "[report]") {
+    Store store(":memory:");
+    const auto id = add_import(
+        store, "failed.csv",
+        R"(["name","externalId","extra_1","line","error_class","error_message","attempts"])");
+    add_row(store, id, 2, "failed",
+            R"(["Taken Co","C-1","","5","duplicate","name: taken","1","surplus"])", "duplicate",
+            "name: still taken", 1);
+    CHECK(csv(onboard::report::export_failed(store, id), CsvSafety::round_trip) ==
+          "name,externalId,extra_1,extra_2,line,error_class,error_message,attempts\r\n"
+          "Taken Co,C-1,,surplus,2,duplicate,name: still taken,1\r\n");
+}
+
 TEST_CASE("with nothing failed the export still has the import's header", "[report]") {
     Store store(":memory:");
     const auto id = add_import(store, "a.csv", R"(["name","externalId"])");
