@@ -64,7 +64,7 @@ expect_eq "$(onboard report --format jsonl | jq -c 'select(.state == "failed") |
   '["Taken Co","duplicate",true,false]' "report jsonl"
 expect_eq "$(onboard report --format jsonl | wc -l)" 5 "jsonl lines"
 expect_eq "$(onboard report --status rejected --format csv | tr -d '\r' | tail -n +2 | cut -d, -f3,4,7)" \
-  "6,rejected,invalid_input" "report --status"
+  "7,rejected,invalid_input" "report --status"
 expect_eq "$(onboard report --class duplicate --import 1 --format jsonl | jq -r .name)" "Taken Co" "report --class"
 expect_fails 2 'report: unknown failure class "bogus" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
   onboard report --class bogus
@@ -73,7 +73,7 @@ expect_fails 2 'report: unknown format "xml" (expected table, csv, json or jsonl
 # ---- export ----
 onboard export --failed --out "$work/failed.csv"
 expect_eq "$(tr -d '\r' <"$work/failed.csv" | head -1)" "name,externalId,line,error_class,error_message,attempts" "failed header"
-expect_eq "$(tr -d '\r' <"$work/failed.csv" | tail -n +2 | cut -d, -f1-4)" $'Taken Co,EXT-4,5,duplicate\n,EXT-5,6,invalid_input' "failed rows"
+expect_eq "$(tr -d '\r' <"$work/failed.csv" | tail -n +2 | cut -d, -f1-4)" $'Taken Co,EXT-4,6,duplicate\n,EXT-5,7,invalid_input' "failed rows"
 onboard export --succeeded --out "$work/ok.csv"
 expect_eq "$(tr -d '\r' <"$work/ok.csv" | head -1)" "customer_id,name,externalId,import_id,line" "succeeded header"
 grep -q '^[^,]*,"=HYPERLINK(' "$work/ok.csv" || fail "succeeded export does not keep the input verbatim"
@@ -104,12 +104,12 @@ expect_eq "$(onboard query --format jsonl "SELECT line, customer_id FROM rows WH
 expect_fails 2 'retry: unknown failure class "dup" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
   onboard retry --class dup
 expect_eq "$(onboard retry --class server)" "no failed rows to requeue" "retry of another class"
-expect_eq "$(onboard retry --import 1 --line 6)" \
+expect_eq "$(onboard retry --import 1 --line 7)" \
   $'no failed rows to requeue\n1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again' \
   "retry of a rejected line"
-expect_eq "$(onboard retry --import 1 --line 5 --line 6)" \
+expect_eq "$(onboard retry --import 1 --line 6 --line 7)" \
   $'requeued 1 failed row; `onboard run` sends them\n1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again' \
   "retry"
-expect_eq "$(sql "SELECT state FROM rows WHERE line = 5")" pending "retried row"
+expect_eq "$(sql "SELECT state FROM rows WHERE line = 6")" pending "retried row"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 3 "succeeded rows untouched by retry"
 pass "report commands: status, report, export, query, retry in every format"
