@@ -1,6 +1,7 @@
 #include "store/store.hpp"
 
 #include "core/error.hpp"
+#include "store/internal.hpp"
 #include "store/migrations.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -25,6 +26,14 @@ void configure(SQLite::Database& db, OpenMode mode) {
     }
     db.exec("PRAGMA foreign_keys=ON");
 }
+
+} // namespace
+
+void Store::make_commits_durable() {
+    detail::guarded("durable commits", [&] { m_db->exec("PRAGMA synchronous=FULL"); });
+}
+
+namespace {
 
 int user_version(SQLite::Database& db) {
     return db.execAndGet("PRAGMA user_version").getInt();

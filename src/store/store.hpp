@@ -120,6 +120,10 @@ public:
 
     SQLite::Database& database();
     int schema_version();
+    // From now on every commit syncs the WAL to disk (synchronous=FULL): a run's write-ahead of a
+    // create must survive a power loss before the request goes out. Imports keep NORMAL: a commit
+    // lost to power loss is only re-read when the file is imported again.
+    void make_commits_durable();
 
     // Groups writes: commits at commit(), rolls back when destroyed uncommitted.
     class Transaction {

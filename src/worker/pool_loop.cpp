@@ -311,6 +311,7 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         options.owner = make_owner_tag();
     }
     started = store::now_unix();
+    store.make_commits_durable();
     expire_dead_owners(store);
     run_id = store.begin_run(options.owner, options.api_url, options.workers, options.batch_size);
     for (const auto& counts : store.state_counts()) {
