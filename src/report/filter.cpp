@@ -40,6 +40,23 @@ void validate(const RowFilter& filter, std::string_view where) {
     check_names(filter.classes, k_failure_classes, where, "failure class");
 }
 
+void require_import(store::Store& store, std::optional<std::int64_t> import_id,
+                    std::string_view where) {
+    if (!import_id) {
+        return;
+    }
+    try {
+        SQLite::Statement select(store.database(), "SELECT 1 FROM imports WHERE id = ?");
+        select.bind(1, *import_id);
+        if (select.executeStep()) {
+            return;
+        }
+    } catch (const SQLite::Exception& e) {
+        throw StoreError(std::string(where) + ": " + e.what());
+    }
+    throw UsageError(std::string(where) + ": no import with id " + std::to_string(*import_id));
+}
+
 void SqlWhere::equals(const std::string& column, std::int64_t value) {
     m_conditions.push_back(column + " = ?");
     m_values.emplace_back(value);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "store/store.hpp"
+
 #include <SQLiteCpp/Statement.h>
 #include <array>
 #include <cstdint>
@@ -39,6 +41,12 @@ struct RowFilter {
 // Throws onboard::UsageError "<where>: unknown state ..." / "unknown failure class ..." for a name
 // outside k_row_states / k_failure_classes.
 void validate(const RowFilter& filter, std::string_view where);
+
+// Throws onboard::UsageError "<where>: no import with id N" when `import_id` names no import (an
+// unknown id would otherwise look like an import with nothing in it), StoreError on a database
+// failure.
+void require_import(store::Store& store, std::optional<std::int64_t> import_id,
+                    std::string_view where);
 
 // A WHERE clause built from conditions with bound parameters.
 class SqlWhere {

@@ -310,14 +310,17 @@ ResultSet select_succeeded(store::Store& store, std::optional<std::int64_t> impo
 
 ResultSet report_rows(store::Store& store, const RowFilter& filter) {
     validate(filter, "report");
+    require_import(store, filter.import_id, "report");
     return translated("report", [&] { return select_rows(store, filter); });
 }
 
 ResultSet export_failed(store::Store& store, std::optional<std::int64_t> import_id) {
+    require_import(store, import_id, "export");
     return translated("export", [&] { return select_failed(store, import_id); });
 }
 
 ResultSet export_succeeded(store::Store& store, std::optional<std::int64_t> import_id) {
+    require_import(store, import_id, "export");
     return translated("export", [&] { return select_succeeded(store, import_id); });
 }
 

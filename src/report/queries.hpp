@@ -12,8 +12,8 @@ namespace onboard::report {
 // row_id, import_id, line, state, name, external_id, error_class, error_message, attempts,
 // customer_id, reconciled (boolean), updated_at; a narrow table leaves out updated_at, row_id,
 // reconciled, import_id, attempts, customer_id and external_id first, in that order. Throws
-// UsageError for an unknown state or class
-// ("report: ..."), StoreError on a database failure.
+// UsageError for an unknown state, class or import ("report: ..."), StoreError on a database
+// failure.
 ResultSet report_rows(store::Store& store, const RowFilter& filter);
 
 // The rows a user must fix (state failed or rejected; superseded ones are not), as they were in the
@@ -21,11 +21,12 @@ ResultSet report_rows(store::Store& store, const RowFilter& filter);
 // beyond the header, then line, error_class, error_message, attempts. A source column with one of
 // those four names (left by an earlier export, fixed and imported again) is dropped, so round after
 // round the file keeps one set. The source columns are marked verbatim so a CSV export re-imports
-// unchanged. Throws StoreError on a database failure.
+// unchanged. Throws UsageError "export: no import with id N", StoreError on a database failure.
 ResultSet export_failed(store::Store& store, std::optional<std::int64_t> import_id);
 
 // The customers created: customer_id, the workflow inputs (union of their names, in first-seen
-// order), import_id and line; inputs marked verbatim. Throws StoreError on a database failure.
+// order), import_id and line; inputs marked verbatim. Throws UsageError "export: no import with
+// id N", StoreError on a database failure.
 ResultSet export_succeeded(store::Store& store, std::optional<std::int64_t> import_id);
 
 // Runs one SQL statement and returns its result with SQLite's value types kept (a blob becomes a

@@ -33,6 +33,7 @@ std::int64_t count(store::Store& store, const RetryFilter& filter, const std::st
 
 std::int64_t requeue_failed(store::Store& store, const RetryFilter& filter) {
     validate(RowFilter{filter.import_id, {}, filter.classes, filter.lines}, "retry");
+    require_import(store, filter.import_id, "retry");
     try {
         const auto where = where_for(filter, "failed");
         store::Store::Transaction transaction(store);

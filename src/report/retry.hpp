@@ -24,7 +24,8 @@ struct RetryLeftovers {
 
 // Puts the failed rows matching `filter` back to pending (due at once, attempts and history kept)
 // and returns how many; succeeded, rejected and other rows are never touched. Throws UsageError
-// "retry: unknown failure class ..." for an unknown class, StoreError on a database failure.
+// "retry: unknown failure class ..." for an unknown class or "retry: no import with id N",
+// StoreError on a database failure.
 std::int64_t requeue_failed(store::Store& store, const RetryFilter& filter);
 
 // Counts the rejected and outcome_unknown rows matching `filter`. Throws StoreError on a database

@@ -359,6 +359,24 @@ TEST_CASE("a report filter with an unknown state or class is a usage error listi
         "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
 }
 
+TEST_CASE("report, export and retry of an import that does not exist are usage errors",
+          "[report]") {
+    Store store(":memory:");
+    const auto id = add_import(store, "a.csv", R"(["name"])");
+    add_row(store, id, 2, "failed", R"(["Ann"])", "server", "HTTP 500", 3);
+    onboard::report::RowFilter rows;
+    rows.import_id = 9;
+    REQUIRE_THROWS_AS(onboard::report::report_rows(store, rows), onboard::UsageError);
+    REQUIRE_THROWS_WITH(onboard::report::report_rows(store, rows), "report: no import with id 9");
+    REQUIRE_THROWS_WITH(onboard::report::export_failed(store, 9), "export: no import with id 9");
+    REQUIRE_THROWS_WITH(onboard::report::export_succeeded(store, 9), "export: no import with id 9");
+    onboard::report::RetryFilter retry;
+    retry.import_id = 9;
+    REQUIRE_THROWS_WITH(onboard::report::requeue_failed(store, retry),
+                        "retry: no import with id 9");
+    CHECK(scalar(store, "SELECT state FROM rows") == "failed");
+}
+
 TEST_CASE("the failed export gives the source columns in file order plus line, class, message and "
           "attempts",
           "[report]") {
