@@ -126,6 +126,32 @@ std::string column_of(const ResultSet& result, std::size_t row, const std::strin
 
 const std::string k_awkward_name = "Smith, \"Bob\"\nJr";
 
+// The backquoted names in the first cell of each row of the README table that follows the first
+// line starting with `heading`.
+std::vector<std::string> readme_table_names(const std::string& heading) {
+    std::ifstream readme(ONBOARD_SOURCE_DIR "/README.md");
+    std::string line;
+    while (std::getline(readme, line) && line.rfind(heading, 0) != 0) {
+    }
+    std::vector<std::string> names;
+    bool in_table = false;
+    while (std::getline(readme, line)) {
+        if (line.rfind("|", 0) != 0) {
+            if (in_table) {
+                break;
+            }
+            continue;
+        }
+        in_table = true;
+        const std::string cell = line.substr(1, line.find('|', 1) - 1);
+        for (auto open = cell.find('`'); open != std::string::npos;
+             open = cell.find('`', cell.find('`', open + 1) + 1)) {
+            names.push_back(cell.substr(open + 1, cell.find('`', open + 1) - open - 1));
+        }
+    }
+    return names;
+}
+
 } // namespace
 
 // ---- rendering ----
@@ -294,6 +320,26 @@ TEST_CASE("without a terminal the table width comes from COLUMNS, else 100", "[r
     CHECK(onboard::report::terminal_width() == 100);
     unsetenv("COLUMNS");
     CHECK(onboard::report::terminal_width() == 100);
+}
+
+// ---- documented names ----
+
+TEST_CASE("the failure classes are the README's, in its order", "[report]") {
+    const auto documented = readme_table_names("### Failure classes");
+    CHECK(documented == std::vector<std::string>(onboard::report::k_failure_classes.begin(),
+                                                 onboard::report::k_failure_classes.end()));
+}
+
+TEST_CASE("the report's json field names are the README's, in its order", "[report]") {
+    Store store(":memory:");
+    CHECK(readme_table_names("`report` (one object per row") ==
+          onboard::report::report_rows(store, {}).columns);
+}
+
+TEST_CASE("the summary's json field names are the README's, in its order", "[report]") {
+    Store store(":memory:");
+    CHECK(readme_table_names("`status --json` prints") ==
+          onboard::report::summary_json(onboard::report::summarize(store, std::nullopt)).keys());
 }
 
 // ---- reports and exports ----
