@@ -43,8 +43,18 @@ onboard status --import 1 | grep -q '^import 1 (c.csv, imported ' || fail "statu
 expect_fails 2 "status: no import with id 9" onboard status --import 9
 
 # ---- report ----
-COLUMNS=60 onboard report >"$work/report.txt"
+COLUMNS=60 onboard report >"$work/report.txt" 2>"$work/report.err"
 expect_eq "$(wc -l <"$work/report.txt")" 6 "report table lines"
+expect_eq "$(head -1 "$work/report.txt" | tr -s ' ')" "line state name error_class error_message" \
+  "a narrow report table keeps line, state, name and the error"
+expect_eq "$(cat "$work/report.err")" \
+  "report: 7 columns left out to fit 60 characters (row_id, import_id, external_id, attempts, customer_id, reconciled, updated_at); --format csv, json or jsonl shows them all" \
+  "the note on what a narrow table left out"
+COLUMNS=250 onboard report >"$work/wide.txt" 2>"$work/wide.err"
+[ -s "$work/wide.err" ] && fail "a wide table left columns out: $(cat "$work/wide.err")"
+expect_eq "$(head -1 "$work/wide.txt" | tr -s ' ')" \
+  "row_id import_id line state name external_id error_class error_message attempts customer_id reconciled updated_at" \
+  "a wide report table has every column"
 while IFS= read -r line; do [ "${#line}" -le 60 ] || fail "table line wider than 60: $line"; done <"$work/report.txt"
 grep -q $'\x1b' "$work/report.txt" && fail "colour codes in output that is not a terminal"
 grep -q '…' "$work/report.txt" || fail "no cell was cut to fit 60 columns"
@@ -83,6 +93,11 @@ expect_eq "$(comm -3 <(onboard export --succeeded --format jsonl | jq -r .custom
                      <(curl -fsS "$url/_sim/customers" | jq -r '.[] | select(.name != "Taken Co") | .id' | sort) | wc -l)" \
   0 "exported customer ids are the simulator's"
 expect_fails 2 "export: give --failed or --succeeded" onboard export
+expect_eq "$(onboard export --failed --format jsonl | jq -c '[.name, .externalId, .line, .error_class, .attempts]')" \
+  $'["Taken Co","EXT-4",6,"duplicate",1]\n["","EXT-5",7,"invalid_input",0]' "failed export as jsonl"
+expect_eq "$(onboard export --succeeded --format json | jq -r '.[] | select(.line == 3) | .name')" "$awkward" \
+  "succeeded export as json keeps the name"
+expect_fails 2 "export: no import with id 9" onboard export --failed --import 9
 
 # ---- query ----
 expect_eq "$(onboard query --format csv "SELECT state, count(*) AS n FROM rows GROUP BY state ORDER BY state")" \
@@ -91,14 +106,21 @@ expect_eq "$(onboard query --format json "SELECT 1 AS i, 1.5 AS r, 'x' AS t, NUL
   $'[\n{"i":1,"r":1.5,"t":"x","z":null}\n]' "query json types"
 expect_fails 2 "query: attempt to write a readonly database" onboard query "DELETE FROM rows"
 expect_eq "$(sql "SELECT count(*) FROM rows")" 5 "rows after a refused delete"
-for q in "SELECT error_class, count(*) FROM rows WHERE state = 'failed' GROUP BY error_class ORDER BY 2 DESC" \
-         "SELECT r.line, r.name, a.duration_ms FROM attempts a JOIN rows r ON r.id = a.row_id ORDER BY a.duration_ms DESC LIMIT 10" \
-         "SELECT line, name, attempts FROM rows WHERE attempts > 1 ORDER BY attempts DESC" \
-         "SELECT line, name, external_id, customer_id FROM rows WHERE import_id = 1 AND state = 'succeeded'"; do
-  onboard query "$q" >/dev/null || fail "README query failed: $q"
-done
-expect_eq "$(onboard query --format jsonl "SELECT line, customer_id FROM rows WHERE import_id = 1 AND state = 'succeeded'" | wc -l)" \
-  3 "customers created by import 1"
+expect_eq "$(onboard query "SELECT line, state FROM rows WHERE line > 5 ORDER BY line")" \
+  $'line  state\n   6  failed\n   7  rejected' "query table"
+onboard query --format jsonl --out "$work/q.jsonl" "SELECT line FROM rows" >"$work/stdout.txt"
+[ -s "$work/stdout.txt" ] && fail "query --out still wrote to stdout"
+expect_eq "$(wc -l <"$work/q.jsonl")" 5 "query --out"
+# Every query the README shows runs as printed.
+readme_queries=$(sed -n '/^## The results database/,/^## /p' "$SOURCE_DIR/README.md" | sed -n '/^```sql/,/^```/p' | grep -v '^```' | grep -v '^--')
+[ "$(grep -c . <<<"$readme_queries")" -ge 5 ] || fail "the README's useful queries were not found"
+while IFS= read -r q; do
+  onboard query --format json "$q" >"$work/q.json" || fail "README query failed: $q"
+done <<<"$readme_queries"
+expect_eq "$(onboard query --format json "$(grep -F 'FROM failures GROUP BY' <<<"$readme_queries")" | jq -c 'map([.error_class, .rows]) | sort')" \
+  '[["duplicate",1],["invalid_input",1]]' "README: failures by class"
+expect_eq "$(onboard query --format jsonl "$(grep -F 'FROM customers WHERE import_id = 1' <<<"$readme_queries")" | jq -r .line | paste -sd' ')" \
+  "2 3 5" "README: customers created by import 1"
 
 # ---- retry ----
 expect_fails 2 'retry: unknown failure class "dup" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
@@ -112,4 +134,17 @@ expect_eq "$(onboard retry --import 1 --line 6 --line 7)" \
   "retry"
 expect_eq "$(sql "SELECT state FROM rows WHERE line = 6")" pending "retried row"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 3 "succeeded rows untouched by retry"
+expect_fails 2 "retry: no import with id 9" onboard retry --import 9
+
+# ---- run --retry-failed: requeue and send in one step ----
+run_job --workers 2
+expect_eq "$(sql "SELECT state FROM rows WHERE line = 6")" failed "the retried duplicate fails again"
+before=$(sql "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.row_id WHERE r.line = 6")
+run_job --workers 2 --retry-failed
+grep -q '^requeued 1 failed row' "$work/run.out" || { cat "$work/run.out"; fail "run --retry-failed does not say what it requeued"; }
+after=$(sql "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.row_id WHERE r.line = 6")
+[ "$after" -gt "$before" ] || fail "run --retry-failed did not send the failed row ($after <= $before)"
+expect_eq "$(sql "SELECT group_concat(state, ' ') FROM (SELECT state FROM rows ORDER BY line)")" \
+  "succeeded succeeded succeeded failed rejected" "states after run --retry-failed"
+expect_eq "$(sim_customers)" 4 "no customer created twice by the reruns (3 ours, 1 someone else's)"
 pass "report commands: status, report, export, query, retry in every format"
