@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -54,6 +55,13 @@ void append_number(std::string& out, double value) {
     char buffer[32];
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
     out.append(buffer, result.ptr);
+    // An integral double prints as an integer ("50"), except where that would not read back as the
+    // same number: -0, and integers past 64 bits, which simdjson (like many readers) refuses.
+    const std::size_t digits = static_cast<std::size_t>(result.ptr - buffer) - (value < 0 || std::signbit(value) ? 1 : 0);
+    const bool integral = std::find_if(buffer, result.ptr, [](char c) { return c == '.' || c == 'e'; }) == result.ptr;
+    if (integral && (digits > 18 || (value == 0 && std::signbit(value)))) {
+        out += ".0";
+    }
 }
 
 void append_integer(std::string& out, std::int64_t value) {

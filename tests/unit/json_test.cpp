@@ -44,3 +44,14 @@ TEST_CASE("utf-8 validation rejects a truncated sequence", "[json]") {
     CHECK(onboard::core::is_valid_utf8("J\xC3\xBCrgen"));
     CHECK_FALSE(onboard::core::is_valid_utf8("J\xC3"));
 }
+
+TEST_CASE("a double dumps as text that parses back to the same number", "[json]") {
+    // Found by the json fuzz target: a 22-digit integral double dumped without a decimal point was
+    // read back as an integer too large for simdjson.
+    CHECK(Json::parse("3333033440003330330331.000").dump() == "3333033440003330408448.0");
+    CHECK(Json::parse(Json::parse("3333033440003330330331.000").dump()).dump() == "3333033440003330408448.0");
+    CHECK(Json::parse("-0.0").dump() == "-0.0");
+    CHECK(Json(50.0).dump() == "50");
+    CHECK(Json(0.75).dump() == "0.75");
+    CHECK(Json(1e300).dump() == "1e+300");
+}
