@@ -99,6 +99,29 @@ void add_import_option(CLI::App& command, ImportOption& import) {
         command.add_option("--import", import.id, "only this import (id from `onboard status`)");
 }
 
+// One import's summary, or a table of every import with the overall summary under it.
+void print_status(store::Store& store, std::optional<std::int64_t> import_id, bool json) {
+    if (import_id) {
+        const auto summary = report::summarize(store, import_id);
+        write_output(json ? report::status_json({summary}, summary).dump() + "\n"
+                          : report::format_summary(summary),
+                     "", "status");
+        return;
+    }
+    const auto imports = report::summarize_imports(store);
+    const auto total = report::summarize(store, std::nullopt);
+    if (json) {
+        write_output(report::status_json(imports, total).dump() + "\n", "", "status");
+        return;
+    }
+    const auto table = report::status_table(imports, total);
+    const int width = report::terminal_width();
+    write_output(report::format_table(table, width, colour_wanted(Output{})) + "\n" +
+                     report::format_summary(total),
+                 "", "status");
+    note_left_out(table, width, "status");
+}
+
 void add_status(CLI::App& app, GlobalOptions& global, int& exit_code) {
     auto* command =
         app.add_subcommand("status", "rows per state, success rate and timing, per import");
@@ -109,20 +132,7 @@ void add_status(CLI::App& app, GlobalOptions& global, int& exit_code) {
     command->callback([&global, &exit_code, options] {
         store::Store store(global.db, store::OpenMode::read_only);
         const bool json = options->first;
-        std::string text;
-        if (const auto id = options->second.value()) {
-            const auto summary = report::summarize(store, id);
-            text = json ? report::status_json({summary}, summary).dump() + "\n"
-                        : report::format_summary(summary);
-        } else {
-            const auto imports = report::summarize_imports(store);
-            const auto total = report::summarize(store, std::nullopt);
-            text = json ? report::status_json(imports, total).dump() + "\n"
-                        : report::format_status_table(imports, total, report::terminal_width(),
-                                                      colour_wanted(Output{})) +
-                              "\n" + report::format_summary(total);
-        }
-        write_output(text, "", "status");
+        print_status(store, options->second.value(), json);
         exit_code = k_exit_ok;
     });
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/json.hpp"
+#include "report/render.hpp"
 #include "store/store.hpp"
 
 #include <cstdint>
@@ -38,8 +39,12 @@ std::vector<ImportSummary> summarize_imports(store::Store& store);
 // --import` shows); the file is named by its last path component.
 std::string format_summary(const ImportSummary& summary);
 
-// A table with a line per import (its file by the last path component) and a total line, fitting
-// `width` (0 = unlimited).
+// A line per import (its file by the last path component) and a total line: import, file, rows,
+// succeeded, failed, rejected, pending, in_flight, unknown, superseded, success; a narrow table
+// leaves out in_flight, superseded, unknown and pending first.
+ResultSet status_table(const std::vector<ImportSummary>& imports, const ImportSummary& total);
+
+// status_table as text fitting `width` (0 = unlimited).
 std::string format_status_table(const std::vector<ImportSummary>& imports,
                                 const ImportSummary& total, int width, bool color);
 

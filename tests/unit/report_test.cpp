@@ -748,6 +748,20 @@ TEST_CASE("the status table has a line per import and a total line", "[report]")
           "        1  75.0%\n");
 }
 
+TEST_CASE("a narrow status table leaves out in_flight, superseded, unknown and pending first",
+          "[report]") {
+    Store store(":memory:");
+    summary_fixture(store);
+    const auto table = onboard::report::status_table(
+        onboard::report::summarize_imports(store), onboard::report::summarize(store, std::nullopt));
+    std::vector<std::string> shown;
+    for (const auto column : onboard::report::table_columns(table, 70)) {
+        shown.push_back(table.columns[column]);
+    }
+    CHECK(shown == std::vector<std::string>{"import", "file", "rows", "succeeded", "failed",
+                                            "rejected", "success"});
+}
+
 TEST_CASE("the status table and summary name an import's file by its last path component, json "
           "by its path",
           "[report]") {
