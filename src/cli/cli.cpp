@@ -153,7 +153,9 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
         report::RetryFilter filter;
         filter.import_id = options.import_id;
         const auto requeued = report::requeue_failed(store, filter);
-        std::cout << "requeued " << requeued << " failed rows\n";
+        // Under --json stdout carries the summary alone.
+        (command.json ? std::cerr : std::cout) << "requeued " << requeued << " failed row"
+                                               << (requeued == 1 ? "" : "s") << '\n';
     }
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);

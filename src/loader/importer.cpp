@@ -94,6 +94,23 @@ std::string type_phrase(const std::string& type) {
     return type == "integer" ? "an integer" : type == "number" ? "a number" : "true or false";
 }
 
+// The name and externalId a record can be read with, even one that will be rejected: a fixed copy
+// imported later finds its original by them. Best effort: a ragged record's later columns may be
+// shifted, which at worst leaves its original unmatched.
+void keep_keys(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
+    for (const auto& [input, column] : map.entries) {
+        if (column >= record.fields.size() || (input->name != "name" && input->name != "externalId")) {
+            continue;
+        }
+        const std::string value(trim(record.fields[column]));
+        if (value.empty() || !core::is_valid_utf8(value)) {
+            continue;
+        }
+        row.inputs.set(input->name, value);
+        (input->name == "name" ? row.name : row.external_id) = value;
+    }
+}
+
 // Fills `row` from the record; returns why it cannot be queued, if it cannot.
 std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
     row.line = record.line;
@@ -106,6 +123,7 @@ std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& ma
     row.inputs = core::Json::object();
     row.name.reset();
     row.external_id.reset();
+    keep_keys(record, map, row);
     if (!record.error.empty()) {
         return RowIssue{record.line, "", record.error};
     }
@@ -259,7 +277,7 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
     const std::string totals = std::to_string(counts.records) + " records: " + std::to_string(counts.accepted) +
                                " accepted, " + std::to_string(counts.rejected) + " rejected (" +
                                std::to_string(counts.duplicates) + " duplicates), " +
-                               std::to_string(counts.superseded) + " earlier failed rows superseded";
+                               std::to_string(counts.superseded) + " earlier failed or rejected rows superseded";
     if (summary.already_imported) {
         return file_name + ": already imported as import " + std::to_string(summary.import_id) +
                " (same sha256); nothing added\n  " + totals + "\n";

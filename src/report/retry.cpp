@@ -37,11 +37,13 @@ std::int64_t requeue_failed(store::Store& store, const RetryFilter& filter) {
     try {
         const auto where = where_for(filter, "failed");
         store::Store::Transaction transaction(store);
-        // updated_at in the schema's ISO 8601 form, milliseconds and Z included.
+        // updated_at in the schema's ISO 8601 form, milliseconds and Z included. A requeued row gets
+        // --max-attempts fresh tries: its allowance counts from the attempts made so far.
         SQLite::Statement update(
             store.database(),
             "UPDATE rows SET state = 'pending', next_attempt_at = NULL, lease_owner = NULL, "
-            "lease_expires_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" +
+            "lease_expires_at = NULL, attempts_before_retry = attempts, "
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" +
                 where.text());
         where.bind(update);
         const int changed = update.exec();

@@ -147,6 +147,7 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         QueueResult result;
         if (insert(std::nullopt)) {
             result.accepted = true;
+            result.superseded_failed_row = supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now);
             return result;
         }
         WriteScope scope(*m_db);
@@ -189,6 +190,38 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         result.superseded_failed_row = true;
         return result;
     });
+}
+
+// A rejected row of an earlier import with the same externalId or name is the original this row
+// fixes (names and externalIds are unique in Prismatic, so it can never be sent as it was).
+bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now) {
+    auto& select = cached("SELECT id FROM rows WHERE state = 'rejected' AND import_id < ?1 AND "
+                          "(external_id = ?2 OR name = ?3) ORDER BY external_id IS ?2 DESC, id LIMIT 1");
+    select.bind(1, import_id);
+    detail::bind_optional(select, 2, row.external_id);
+    detail::bind_optional(select, 3, row.name);
+    std::optional<std::int64_t> original;
+    {
+        ResetOnExit reset(select);
+        if (select.executeStep()) {
+            original = select.getColumn(0).getInt64();
+        }
+    }
+    if (!original) {
+        return false;
+    }
+    auto& supersede = cached("UPDATE rows SET state = 'superseded', updated_at = ?1 WHERE state = 'rejected' "
+                             "AND import_id < ?2 AND (external_id = ?3 OR name = ?4)");
+    supersede.bind(1, now);
+    supersede.bind(2, import_id);
+    detail::bind_optional(supersede, 3, row.external_id);
+    detail::bind_optional(supersede, 4, row.name);
+    supersede.exec();
+    auto& link = cached("UPDATE rows SET supersedes = ? WHERE id = ?");
+    link.bind(1, *original);
+    link.bind(2, new_id);
+    link.exec();
+    return true;
 }
 
 void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,

@@ -71,7 +71,7 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
     return guarded("lease batch", [&]() -> std::int64_t {
         WriteScope scope(*m_db);
         // An expired lease needs reconciling only if record_sending marked a create as maybe sent.
-        auto& unknown = cached("SELECT id, import_id, line, inputs, attempts, "
+        auto& unknown = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, "
                                "state = 'outcome_unknown' OR lease_unknown FROM rows "
                                "WHERE ((state = 'in_flight' AND lease_expires_at < ?1) OR state = 'outcome_unknown') "
                                "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2");
@@ -80,7 +80,8 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
         bind_import(unknown, 3, import_id);
         read_leased(unknown, rows);
         if (rows.size() < static_cast<std::size_t>(limit)) {
-            auto& pending = cached("SELECT id, import_id, line, inputs, attempts, 0 FROM rows INDEXED BY rows_pending "
+            auto& pending = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, 0 "
+                                   "FROM rows INDEXED BY rows_pending "
                                    "WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
                                    "AND import_id BETWEEN COALESCE(?3, 0) AND COALESCE(?3, 9223372036854775807) "
                                    "ORDER BY import_id, line LIMIT ?2");

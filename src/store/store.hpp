@@ -47,7 +47,7 @@ struct NewRow {
 // The answer to queueing a row: accepted, or the live row it collides with.
 struct QueueResult {
     bool accepted = false;
-    bool superseded_failed_row = false; // it replaced a failed row with the same key
+    bool superseded_failed_row = false; // it replaced a failed or rejected row with the same key
     std::string duplicate_field;        // "name" or "externalId" when not accepted
     std::int64_t first_line = 0;        // line of the row it collides with
     std::int64_t first_import_id = 0;   // import of that row
@@ -60,7 +60,7 @@ struct LeasedRow {
     std::int64_t import_id = 0;
     std::int64_t line = 0;
     core::Json inputs;
-    std::int64_t attempts = 0;      // attempts made before this lease
+    std::int64_t attempts = 0;      // attempts made before this lease, since the last `onboard retry`
     bool outcome_unknown = false;   // must be reconciled before any resend
 };
 
@@ -147,7 +147,8 @@ public:
     // The import's counts, recounted from its rows (duplicates: rejections that name a first line).
     ImportCounts import_counts(std::int64_t import_id);
     // Queues a row unless a live row (not rejected/superseded) has the same name or externalId; a
-    // failed row with the same key is superseded by it (the fix-and-reimport loop).
+    // failed row, or a rejected row of an earlier import, with the same key is superseded by it
+    // (the fix-and-reimport loop).
     QueueResult queue_row(std::int64_t import_id, const NewRow& row);
     // Records a record rejected at import (state 'rejected', class 'invalid_input').
     void reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
@@ -189,6 +190,7 @@ private:
     // A prepared statement kept for the life of the Store, reset (callers bind every parameter).
     SQLite::Statement& cached(const char* sql);
     void complete_attempt(const AttemptRecord& attempt);
+    bool supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now);
     void insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, std::int64_t number);
     void update_row(const RowUpdate& update, std::int64_t attempts);
 

@@ -130,7 +130,7 @@ TEST_CASE("importing the same file again adds nothing and says so", "[loader]") 
     CHECK(column(db, "SELECT COUNT(*) FROM imports") == "1");
     CHECK(loader::describe(again, "dups.csv") ==
           "dups.csv: already imported as import 1 (same sha256); nothing added\n"
-          "  10 records: 6 accepted, 4 rejected (4 duplicates), 0 earlier failed rows superseded\n");
+          "  10 records: 6 accepted, 4 rejected (4 duplicates), 0 earlier failed or rejected rows superseded\n");
 }
 
 TEST_CASE("the summary gives counts, the column mapping and the first rejections", "[loader]") {
@@ -139,7 +139,7 @@ TEST_CASE("the summary gives counts, the column mapping and the first rejections
     const auto summary = loader::import_csv(seed_options(file), db);
     CHECK(loader::describe(summary, "ragged.csv") ==
           "ragged.csv: import 1\n"
-          "  5 records: 2 accepted, 3 rejected (0 duplicates), 0 earlier failed rows superseded\n"
+          "  5 records: 2 accepted, 3 rejected (0 duplicates), 0 earlier failed or rejected rows superseded\n"
           "  columns: externalId <- \"externalId\", name <- \"name\"\n"
           "  ignored column \"email\"\n"
           "  first rejections:\n"

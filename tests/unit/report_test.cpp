@@ -600,6 +600,8 @@ TEST_CASE("retry puts only failed rows back in the queue and keeps their history
     CHECK(
         scalar(store, "SELECT next_attempt_at IS NULL AND attempts = 3 FROM rows WHERE line = 2") ==
         "1");
+    // The history keeps counting, the allowance starts again: --max-attempts fresh tries.
+    CHECK(scalar(store, "SELECT attempts_before_retry FROM rows WHERE line = 2") == "3");
     CHECK(scalar(store, "SELECT COUNT(*) FROM attempts") == "1");
     const auto left = onboard::report::count_leftovers(store, {});
     CHECK(left.rejected == 1);

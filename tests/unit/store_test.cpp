@@ -93,13 +93,13 @@ TEST_CASE("a new database is migrated to the newest schema and reopening keeps i
     std::int64_t import_id = 0;
     {
         Store db(file.path);
-        CHECK(db.schema_version() == 3);
+        CHECK(db.schema_version() == 4);
         import_id = db.create_import(info("a.csv", "sha-a"));
         REQUIRE(db.queue_row(import_id, new_row(2, "Ada", "C-1")).accepted);
         db.finish_import(import_id, db.import_counts(import_id));
     }
     Store again(file.path, store::OpenMode::read_only);
-    CHECK(again.schema_version() == 3);
+    CHECK(again.schema_version() == 4);
     CHECK(again.find_import_by_sha256("sha-a") == import_id);
     CHECK(again.import_finished(import_id));
     CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows") ==
@@ -459,4 +459,37 @@ TEST_CASE("looking up a live externalId uses its partial unique index", "[store]
                            "AND r.state NOT IN ('rejected', 'superseded')");
     REQUIRE(plan.executeStep());
     CHECK(plan.getColumn(3).getString() == "SEARCH r USING INDEX rows_live_external_id (external_id=?)");
+}
+
+TEST_CASE("a fixed row supersedes the rejected original of an earlier import", "[store]") {
+    Store db(":memory:");
+    const auto first = db.create_import(info("a.csv", "sha-a"));
+    core::Json inputs = core::Json::object();
+    inputs.set("externalId", "C-9");
+    db.reject_row(first, 4, {"", "C-9"}, inputs, "column \"name\" is empty");
+    inputs = core::Json::object();
+    inputs.set("name", "Short Co");
+    db.reject_row(first, 5, {"Short Co"}, inputs, "too few fields (1, header has 2)");
+    db.reject_row(first, 6, {"x"}, core::Json::object(), "stray quote in unquoted field 1");
+    const auto second = db.create_import(info("fixed.csv", "sha-b"));
+    CHECK(db.queue_row(second, new_row(2, "Nine Co", "C-9")).superseded_failed_row);
+    CHECK(db.queue_row(second, new_row(3, "Short Co", "C-10")).superseded_failed_row);
+    CHECK_FALSE(db.queue_row(second, new_row(4, "Other Co", "C-11")).superseded_failed_row);
+    CHECK(column(db, "SELECT group_concat(line || ' ' || state, ', ') FROM rows WHERE import_id = " +
+                         std::to_string(first)) == "4 superseded, 5 superseded, 6 rejected");
+    CHECK(column(db, "SELECT group_concat(n.line || '>' || o.line, ', ') FROM rows n JOIN rows o ON o.id = n.supersedes") ==
+          "2>4, 3>5");
+}
+
+TEST_CASE("a requeued row counts its attempt allowance from the retry", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    db.database().exec("UPDATE rows SET state = 'failed', attempts = 5");
+    std::vector<store::LeasedRow> rows;
+    db.database().exec("UPDATE rows SET state = 'pending', attempts_before_retry = attempts");
+    db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].attempts == 0);
 }
