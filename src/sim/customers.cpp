@@ -2,9 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <array>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace onboard::sim {
 
@@ -21,20 +20,64 @@ std::string trim(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
-// Django's timestamp format: 2024-05-01T12:00:00.123456+00:00.
-std::string now_iso8601() {
-    const auto now = std::chrono::system_clock::now();
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+00:00", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<long long>(micros));
-    return buffer;
+// Appends `value` as exactly `digits` decimal digits.
+void append_digits(std::string& out, unsigned long long value, int digits) {
+    char buffer[20];
+    for (int i = digits - 1; i >= 0; --i) {
+        buffer[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+    out.append(buffer, static_cast<std::size_t>(digits));
 }
+
+// Appends the low `digits` hex digits of `value`.
+void append_hex(std::string& out, std::uint64_t value, int digits) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; --i) {
+        out += k_hex[(value >> (4 * i)) & 15];
+    }
+}
+
+// Django's timestamp format: 2024-05-01T12:00:00.123456+00:00. Calendar arithmetic, not gmtime_r,
+// which takes glibc's timezone lock on every call.
+std::string now_iso8601() {
+    using namespace std::chrono;
+    const auto now = time_point_cast<microseconds>(system_clock::now());
+    const auto day = floor<days>(now);
+    const year_month_day date(day);
+    const hh_mm_ss time(now - day);
+    std::string out;
+    out.reserve(32);
+    append_digits(out, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+    out += '-';
+    append_digits(out, static_cast<unsigned>(date.month()), 2);
+    out += '-';
+    append_digits(out, static_cast<unsigned>(date.day()), 2);
+    out += 'T';
+    append_digits(out, static_cast<unsigned long long>(time.hours().count()), 2);
+    out += ':';
+    append_digits(out, static_cast<unsigned long long>(time.minutes().count()), 2);
+    out += ':';
+    append_digits(out, static_cast<unsigned long long>(time.seconds().count()), 2);
+    out += '.';
+    append_digits(out, static_cast<unsigned long long>(time.subseconds().count()), 6);
+    out += "+00:00";
+    return out;
+}
+
+// The value of each base64 character (both alphabets), or -1.
+constexpr std::array<std::int8_t, 256> base64_values() {
+    std::array<std::int8_t, 256> values{};
+    values.fill(-1);
+    for (std::size_t i = 0; i < k_base64.size(); ++i) {
+        values[static_cast<unsigned char>(k_base64[i])] = static_cast<std::int8_t>(i);
+    }
+    values['-'] = 62;
+    values['_'] = 63;
+    return values;
+}
+
+constexpr std::array<std::int8_t, 256> k_base64_values = base64_values();
 
 std::optional<std::string> optional_string(const core::Json& object, std::string_view key,
                                            const std::string& source) {
@@ -107,17 +150,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
         text.remove_suffix(1);
     }
     std::string out;
+    out.reserve(text.size() * 3 / 4);
     unsigned buffer = 0;
     int bits = 0;
     for (const char c : text) {
-        int value = -1;
-        if (c == '-') {
-            value = 62;
-        } else if (c == '_') {
-            value = 63;
-        } else if (const auto pos = k_base64.find(c); pos != std::string_view::npos) {
-            value = static_cast<int>(pos);
-        }
+        const int value = k_base64_values[static_cast<unsigned char>(c)];
         if (value < 0) {
             return std::nullopt;
         }
@@ -151,23 +188,30 @@ Directory::Directory(std::uint64_t seed, bool errors_on_all) : m_random(seed), m
 std::string Directory::new_id() {
     const std::uint64_t high = m_random();
     const std::uint64_t low = m_random();
-    char uuid[40];
     // A version-4 UUID layout, so ids decode to what Prismatic's look like.
-    std::snprintf(uuid, sizeof uuid, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                  static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0xfff),
-                  static_cast<unsigned>(0x8000 | ((low >> 48) & 0x3fff)),
-                  static_cast<unsigned long long>(low & 0xffffffffffffULL));
-    return base64_encode(std::string("Customer:") + uuid);
+    std::string text = "Customer:";
+    text.reserve(45);
+    append_hex(text, high >> 32, 8);
+    text += '-';
+    append_hex(text, high >> 16, 4);
+    text += "-4";
+    append_hex(text, high, 3);
+    text += '-';
+    append_hex(text, 0x8000 | ((low >> 48) & 0x3fff), 4);
+    text += '-';
+    append_hex(text, low, 12);
+    return base64_encode(text);
 }
 
 void Directory::insert(Customer customer) {
     const std::size_t index = m_customers.size();
-    m_by_id.emplace(customer.id, index);
-    m_by_name.emplace(customer.name, index);
-    if (customer.external_id) {
-        m_by_external_id.emplace(*customer.external_id, index);
+    // The indexes' keys view the stored customer's strings: a deque never moves what it holds.
+    const Customer& stored = m_customers.emplace_back(std::move(customer));
+    m_by_id.emplace(stored.id, index);
+    m_by_name.emplace(stored.name, index);
+    if (stored.external_id) {
+        m_by_external_id.emplace(*stored.external_id, index);
     }
-    m_customers.push_back(std::move(customer));
 }
 
 CreateResult Directory::create(NewCustomer request) {
@@ -183,22 +227,31 @@ CreateResult Directory::create(NewCustomer request) {
         result.errors.push_back({"name", {"This field may not be blank."}});
         return result;
     }
-    const std::lock_guard lock(m_mutex);
-    if (m_by_name.count(customer.name) != 0) {
+    customer.created_at = now_iso8601();
+    // The answer's copy is made before taking the lock, which only checks, draws the id and inserts.
+    result.customer = customer;
+    bool name_taken = false;
+    bool external_id_taken = false;
+    {
+        const std::lock_guard lock(m_mutex);
+        name_taken = m_by_name.count(customer.name) != 0;
+        external_id_taken = customer.external_id && m_by_external_id.count(*customer.external_id) != 0;
+        if (!name_taken && !external_id_taken) {
+            customer.id = new_id();
+            result.customer->id = customer.id;
+            insert(std::move(customer));
+            return result;
+        }
+    }
+    result.customer.reset();
+    result.duplicate = true;
+    if (name_taken) {
         result.errors.push_back({m_errors_on_all ? "__all__" : "name", {"A customer with this name already exists."}});
     }
-    if (customer.external_id && m_by_external_id.count(*customer.external_id) != 0) {
+    if (external_id_taken) {
         result.errors.push_back(
             {m_errors_on_all ? "__all__" : "externalId", {"A customer with this external ID already exists."}});
     }
-    if (!result.errors.empty()) {
-        result.duplicate = true;
-        return result;
-    }
-    customer.id = new_id();
-    customer.created_at = now_iso8601();
-    result.customer = customer;
-    insert(std::move(customer));
     return result;
 }
 
@@ -239,7 +292,7 @@ CustomerPage Directory::list(const CustomerFilter& filter, std::size_t offset, s
 
 std::vector<Customer> Directory::all() const {
     const std::lock_guard lock(m_mutex);
-    return m_customers;
+    return std::vector<Customer>(m_customers.begin(), m_customers.end());
 }
 
 std::size_t Directory::size() const {
@@ -249,10 +302,15 @@ std::size_t Directory::size() const {
 
 void Directory::clear() {
     const std::lock_guard lock(m_mutex);
-    m_customers.clear();
+    forget();
+}
+
+void Directory::forget() {
+    // The indexes first: their keys view the customers' strings.
     m_by_id.clear();
     m_by_name.clear();
     m_by_external_id.clear();
+    m_customers.clear();
 }
 
 void Directory::load(const core::Json& list, const std::string& source) {
@@ -269,10 +327,7 @@ void Directory::load(const core::Json& list, const std::string& source) {
         if (m_by_id.count(customer.id) != 0 || m_by_name.count(customer.name) != 0 ||
             (customer.external_id && m_by_external_id.count(*customer.external_id) != 0)) {
             const std::string name = customer.name;
-            m_customers.clear();
-            m_by_id.clear();
-            m_by_name.clear();
-            m_by_external_id.clear();
+            forget();
             throw InputError(source, 0, "customer \"" + name + "\" is listed twice");
         }
         insert(std::move(customer));

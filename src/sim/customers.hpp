@@ -3,10 +3,12 @@
 #include "core/json.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -79,14 +81,15 @@ public:
 private:
     std::string new_id();
     void insert(Customer customer);
+    void forget(); // clear() without the lock
 
     mutable std::mutex m_mutex;
     std::mt19937_64 m_random;
     bool m_errors_on_all;
-    std::vector<Customer> m_customers;
-    std::unordered_map<std::string, std::size_t> m_by_id;
-    std::unordered_map<std::string, std::size_t> m_by_name;
-    std::unordered_map<std::string, std::size_t> m_by_external_id;
+    std::deque<Customer> m_customers; // a deque: growing never moves the customers under the lock
+    std::unordered_map<std::string_view, std::size_t> m_by_id;
+    std::unordered_map<std::string_view, std::size_t> m_by_name;
+    std::unordered_map<std::string_view, std::size_t> m_by_external_id;
 };
 
 // The JSON form of a customer, as GET /_sim/customers and the state file show it.

@@ -16,6 +16,7 @@ using graphql::Field;
 using graphql::TypeRef;
 
 constexpr std::size_t k_page_max = 100;
+constexpr std::size_t k_cached_documents = 1024;
 constexpr std::string_view k_cursor_prefix = "arrayconnection:";
 
 struct Problem {
@@ -408,33 +409,58 @@ std::vector<GraphqlError> coerce_variables(const graphql::Operation& operation, 
     return errors;
 }
 
-GraphqlOutcome execute_graphql(std::string_view query, const Json& variables, const std::string& operation_name,
-                               Directory& directory) {
-    GraphqlOutcome outcome;
-    graphql::Document doc;
+std::shared_ptr<const PreparedDocument> DocumentCache::prepare(std::string_view query,
+                                                               const std::string& operation_name) {
+    std::string key = operation_name;
+    key += '\0';
+    key += query;
+    {
+        const std::shared_lock lock(m_mutex);
+        if (const auto it = m_documents.find(key); it != m_documents.end()) {
+            return it->second;
+        }
+    }
+    auto prepared = std::make_shared<PreparedDocument>();
     try {
-        doc = graphql::parse(query);
+        prepared->document = graphql::parse(query);
     } catch (const graphql::SyntaxError& e) {
+        prepared->error_body = error_body({{e.graphql_message(), {e.location()}, Json(nullptr)}});
+    }
+    if (prepared->error_body.empty()) {
+        std::string problem;
+        const graphql::Operation* op = pick_operation(prepared->document, operation_name, problem);
+        if (op != nullptr && op->kind == graphql::Operation::Kind::subscription) {
+            problem = "Schema is not configured to execute subscription operation.";
+        }
+        const std::vector<GraphqlError> errors =
+            problem.empty() ? validate(*op) : std::vector<GraphqlError>{{problem, {}, Json(nullptr)}};
+        if (!errors.empty()) {
+            prepared->error_body = error_body(errors);
+        } else {
+            prepared->operation = static_cast<std::size_t>(op - prepared->document.operations.data());
+        }
+    }
+    const std::lock_guard lock(m_mutex);
+    // Documents that differ in every request (literals instead of variables) must not grow it forever.
+    if (m_documents.size() >= k_cached_documents) {
+        m_documents.clear();
+    }
+    m_documents.emplace(std::move(key), prepared);
+    return prepared;
+}
+
+GraphqlOutcome execute_graphql(std::string_view query, const Json& variables, const std::string& operation_name,
+                               Directory& directory, DocumentCache& documents) {
+    GraphqlOutcome outcome;
+    const std::shared_ptr<const PreparedDocument> prepared = documents.prepare(query, operation_name);
+    if (!prepared->error_body.empty()) {
         outcome.request_error = true;
-        outcome.body = error_body({{e.graphql_message(), {e.location()}, Json(nullptr)}});
+        outcome.body = prepared->error_body;
         return outcome;
     }
-    std::string problem;
-    const graphql::Operation* op = pick_operation(doc, operation_name, problem);
-    if (op != nullptr && op->kind == graphql::Operation::Kind::subscription) {
-        problem = "Schema is not configured to execute subscription operation.";
-    }
-    std::vector<GraphqlError> errors;
-    if (!problem.empty()) {
-        errors.push_back({problem, {}, Json(nullptr)});
-    } else {
-        errors = validate(*op);
-    }
+    const graphql::Operation* op = &prepared->document.operations[prepared->operation];
     Json coerced;
-    if (errors.empty()) {
-        errors = coerce_variables(*op, variables, coerced);
-    }
-    if (!errors.empty()) {
+    if (std::vector<GraphqlError> errors = coerce_variables(*op, variables, coerced); !errors.empty()) {
         outcome.request_error = true;
         outcome.body = error_body(errors);
         return outcome;

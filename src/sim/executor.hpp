@@ -5,8 +5,11 @@
 #include "sim/customers.hpp"
 #include "sim/schema.hpp"
 
+#include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace onboard::sim {
@@ -26,8 +29,28 @@ struct GraphqlOutcome {
 std::vector<GraphqlError> coerce_variables(const graphql::Operation& operation, const core::Json& provided,
                                            core::Json& coerced);
 
+// A document parsed and checked for one operation name: the operation to run, or the request error
+// answer (syntax, unknown operation, validation) that any request with this text gets.
+struct PreparedDocument {
+    graphql::Document document;
+    std::size_t operation = 0;  // index into document.operations; meaningful when error_body is empty
+    std::string error_body;
+};
+
+// Prepared documents by (operation name, query text): clients send one document many times with new
+// variables, and parsing and validating it each time would cost more than running it. Bounded; thread-safe.
+class DocumentCache {
+public:
+    // The prepared form of `query` for `operation_name`, from the cache or made now; never throws.
+    std::shared_ptr<const PreparedDocument> prepare(std::string_view query, const std::string& operation_name);
+
+private:
+    std::shared_mutex m_mutex;
+    std::unordered_map<std::string, std::shared_ptr<const PreparedDocument>> m_documents;
+};
+
 // Parses, validates and runs `query` against `directory` (mutation fields in order); never throws.
 GraphqlOutcome execute_graphql(std::string_view query, const core::Json& variables,
-                               const std::string& operation_name, Directory& directory);
+                               const std::string& operation_name, Directory& directory, DocumentCache& documents);
 
 } // namespace onboard::sim

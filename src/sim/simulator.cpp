@@ -216,7 +216,7 @@ Reply Simulator::api(std::string_view body, std::string_view authorization, std:
         ++m_counters.injected_graphql_errors;
         return json_reply(200, R"j({"errors":[{"message":"Internal server error (injected)"}],"data":null})j");
     }
-    const GraphqlOutcome outcome = execute_graphql(query->as_string(), variables, operation_name, m_directory);
+    const GraphqlOutcome outcome = execute_graphql(query->as_string(), variables, operation_name, m_directory, m_documents);
     m_counters.creates += outcome.creates;
     m_counters.duplicates_rejected += outcome.duplicates;
     ++(outcome.request_error ? m_counters.document_errors

@@ -2,6 +2,7 @@
 
 #include "core/json.hpp"
 #include "sim/customers.hpp"
+#include "sim/executor.hpp"
 #include "sim/faults.hpp"
 #include "sim/tokens.hpp"
 
@@ -83,6 +84,7 @@ private:
 
     SimulatorOptions m_options;
     Directory m_directory;
+    DocumentCache m_documents;
     TokenIssuer m_tokens;
     Faults m_faults;
     Counters m_counters;

@@ -10,6 +10,12 @@
 
 namespace onboard::sim {
 
+namespace {
+
+constexpr std::size_t k_verified_tokens = 4096;
+
+} // namespace
+
 std::string base64url_encode(std::string_view bytes) {
     std::string out = base64_encode(bytes);
     while (!out.empty() && out.back() == '=') {
@@ -49,6 +55,31 @@ std::string TokenIssuer::issue(std::int64_t now, std::string_view tenant_id) {
 }
 
 TokenIssuer::Verdict TokenIssuer::verify(std::string_view token, std::int64_t now) const {
+    std::string key(token);
+    {
+        const std::shared_lock lock(m_verified_mutex);
+        if (const auto it = m_verified.find(key); it != m_verified.end()) {
+            return now < it->second ? Verdict::valid : Verdict::expired;
+        }
+    }
+    std::int64_t exp = 0;
+    if (const Verdict verdict = check(token, exp); verdict != Verdict::valid) {
+        return verdict;
+    }
+    {
+        const std::lock_guard lock(m_verified_mutex);
+        // Only tokens signed here get in, so only our own refreshes can fill it.
+        if (m_verified.size() >= k_verified_tokens) {
+            m_verified.clear();
+        }
+        m_verified.emplace(std::move(key), exp);
+    }
+    return now < exp ? Verdict::valid : Verdict::expired;
+}
+
+// Checks the signature and reads the `exp` claim; valid means signed here with a numeric exp, expired
+// or not.
+TokenIssuer::Verdict TokenIssuer::check(std::string_view token, std::int64_t& exp) const {
     const auto first = token.find('.');
     const auto last = token.rfind('.');
     if (first == std::string_view::npos || first == last) {
@@ -65,11 +96,12 @@ TokenIssuer::Verdict TokenIssuer::verify(std::string_view token, std::int64_t no
     }
     try {
         const core::Json payload = core::Json::parse(*payload_text);
-        const core::Json* exp = payload.find("exp");
-        if (exp == nullptr || !exp->is_number()) {
+        const core::Json* claim = payload.find("exp");
+        if (claim == nullptr || !claim->is_number()) {
             return Verdict::malformed;
         }
-        return now < exp->as_int() ? Verdict::valid : Verdict::expired;
+        exp = claim->as_int();
+        return Verdict::valid;
     } catch (const Error&) {
         return Verdict::malformed;
     }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <ctime>
 #include <httplib.h>
 #include <latch>
 #include <set>
@@ -307,6 +308,35 @@ TEST_CASE("syntax errors, unknown fields and arguments and missing variables are
     CHECK(sim.stat("customers") == 0);
 }
 
+TEST_CASE("one document sent many times is judged anew by operation name and variables", "[sim]") {
+    Running sim;
+    auto client = sim.client();
+    const std::string token = access_token(client);
+    const std::string two = "query count { customers { totalCount } } mutation make($name: String!) { "
+                            "createCustomer(input: {name: $name}) { customer { name } } }";
+    auto send = [&](const std::string& operation, const Json& variables) {
+        Json body = Json::object();
+        body.set("query", two);
+        body.set("variables", variables);
+        if (!operation.empty()) {
+            body.set("operationName", operation);
+        }
+        return post(client, "/api", body.dump(), "Bearer " + token).body;
+    };
+    for (int round = 0; round < 2; ++round) {
+        CHECK(send("", Json::object()) ==
+              R"({"errors":[{"message":"Must provide operation name if query contains multiple operations."}],"data":null})");
+        CHECK(send("make", Json::object()) ==
+              R"({"errors":[{"message":"Variable \"$name\" of required type \"String!\" was not provided.",)"
+              R"("locations":[{"line":1,"column":56}]}],"data":null})");
+        CHECK(send("make", name_vars("N" + std::to_string(round))) ==
+              R"({"data":{"createCustomer":{"customer":{"name":"N)" + std::to_string(round) + R"("}}}})");
+        CHECK(send("count", Json::object()) ==
+              R"({"data":{"customers":{"totalCount":)" + std::to_string(round + 1) + "}}}");
+        CHECK(send("other", Json::object()) == R"({"errors":[{"message":"Unknown operation named \"other\"."}],"data":null})");
+    }
+}
+
 TEST_CASE("document errors answer 400 under document_errors_status", "[sim]") {
     SimulatorOptions options;
     options.document_errors_status = 400;
@@ -365,6 +395,19 @@ TEST_CASE("createCustomer answers the whole customer with an opaque base64 id", 
                    "Customer:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
     CHECK_THAT(at(customer, "/createdAt").as_string(),
                Catch::Matches(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00)"));
+    // Within a minute of now, as gmtime sees it.
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char minute[32];
+    std::strftime(minute, sizeof minute, "%Y-%m-%dT%H:%M", &utc);
+    std::tm before{};
+    const std::time_t earlier = now - 60;
+    gmtime_r(&earlier, &before);
+    char previous[32];
+    std::strftime(previous, sizeof previous, "%Y-%m-%dT%H:%M", &before);
+    const std::string created_minute = at(customer, "/createdAt").as_string().substr(0, 16);
+    CHECK((created_minute == minute || created_minute == previous));
     const Json listed = sim.simulator().customers();
     CHECK(listed.items().front() == customer);
 }
