@@ -75,6 +75,12 @@ Server::Server(Simulator& simulator, ServerOptions options)
     m_http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     m_http->set_keep_alive_max_count(k_keep_alive_max_count);
     m_http->set_tcp_nodelay(true);
+    // httplib's default options add SO_REUSEPORT, with which a second simulator could listen on a port
+    // in use and silently take half of its connections; SO_REUSEADDR alone still allows a quick restart.
+    m_http->set_socket_options([](int sock) {
+        const int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     auto handler = [this](const httplib::Request& request, httplib::Response& response) {
         Reply reply = m_simulator.handle(request.method, request.path, request.body,
                                          request.get_header_value("Authorization"));
@@ -119,10 +125,24 @@ int Server::bind() {
 }
 
 void Server::run() {
-    m_http->listen_after_bind();
+    // httplib's stop() does nothing to a server that is not listening yet, so a stop() between bind()
+    // and here would be lost; run() and stop() each announce themselves and look at the other's flag
+    // (sequentially consistent), so at least one of them sees the other.
+    m_run_started = true;
+    if (!m_stop_requested) {
+        m_http->listen_after_bind();
+    }
+    m_run_finished = true;
 }
 
 void Server::stop() {
+    m_stop_requested = true;
+    if (!m_run_started) {
+        return;
+    }
+    while (!m_http->is_running() && !m_run_finished) {
+        std::this_thread::yield();
+    }
     m_http->stop();
 }
 

@@ -2,6 +2,7 @@
 
 #include "sim/simulator.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -24,9 +25,9 @@ public:
 
     // Binds and listens; returns the port; throws onboard::UsageError when the address is unusable.
     int bind();
-    // Serves until stop() is called; call bind() first.
+    // Serves until stop() is called; call bind() first. Returns at once when stop() came first.
     void run();
-    // Makes run() return; safe from any thread.
+    // Makes run() return, or a later run() return at once; safe from any thread.
     void stop();
     // Whether run() is accepting connections.
     bool is_running() const;
@@ -36,6 +37,9 @@ private:
     Simulator& m_simulator;
     ServerOptions m_options;
     std::unique_ptr<Http> m_http;
+    std::atomic<bool> m_stop_requested{false};
+    std::atomic<bool> m_run_started{false};
+    std::atomic<bool> m_run_finished{false};
 };
 
 } // namespace onboard::sim

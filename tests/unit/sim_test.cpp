@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ctime>
+#include <future>
 #include <httplib.h>
 #include <latch>
 #include <set>
@@ -45,6 +46,7 @@ public:
     Running& operator=(const Running&) = delete;
 
     onboard::sim::Simulator& simulator() { return m_simulator; }
+    int port() const { return m_port; }
     httplib::Client client(double timeout_seconds = 5) const {
         httplib::Client client("127.0.0.1", m_port);
         const auto micros = static_cast<long>(timeout_seconds * 1e6);
@@ -824,6 +826,32 @@ TEST_CASE("threads creating different names at once get distinct ids", "[sim]") 
     }
     CHECK(ids.size() == 200);
     CHECK(sim.stat("creates") == 200);
+}
+
+TEST_CASE("a port another simulator listens on is refused, not shared", "[sim]") {
+    // httplib's default socket options include SO_REUSEPORT: two servers would split the connections.
+    Running first;
+    const int port = first.port();
+    onboard::sim::Simulator simulator(SimulatorOptions{});
+    onboard::sim::Server second(simulator, {"127.0.0.1", port, 4});
+    CHECK_THROWS_WITH(second.bind(), "prismatic-sim: cannot listen on 127.0.0.1:" + std::to_string(port));
+}
+
+TEST_CASE("a stop before run makes run return at once", "[sim]") {
+    // A SIGTERM right after the port file appears reaches stop() before run() has started listening.
+    onboard::sim::Simulator simulator(SimulatorOptions{});
+    onboard::sim::Server server(simulator, {"127.0.0.1", 0, 4});
+    server.bind();
+    server.stop();
+    auto running = std::async(std::launch::async, [&] { server.run(); });
+    const bool returned = running.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+    if (!returned) {
+        while (!server.is_running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        server.stop();
+    }
+    CHECK(returned);
 }
 
 TEST_CASE("the state file round-trips customers and refuses a customer listed twice", "[sim]") {
