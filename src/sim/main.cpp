@@ -25,11 +25,22 @@ struct Cli {
     std::string duplicate_field = "field";
 };
 
+// CLI::NonNegativeNumber would say "not in range 0.000000 to 1797693134862315708145274237317043567980...".
+const CLI::Validator k_whole_number(
+    [](std::string& value) -> std::string {
+        if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+            return "";
+        }
+        return "expected a whole number >= 0, got \"" + value + "\"";
+    },
+    "INT>=0");
+
 void add_options(CLI::App& app, Cli& cli) {
     auto& sim = cli.simulator;
     auto& faults = sim.faults;
     app.add_option("--host", cli.server.host, "Address to listen on")->capture_default_str();
-    app.add_option("--port", cli.server.port, "Port to listen on; 0 picks a free one")->capture_default_str();
+    app.add_option("--port", cli.server.port, "Port to listen on; 0 picks a free one")
+        ->capture_default_str()->check(CLI::Range(0, 65535));
     app.add_option("--port-file", cli.port_file, "Write the port to FILE once listening");
     app.add_option("--state", cli.state_file, "Load customers from FILE at start, save them there at exit");
     app.add_option("--threads", cli.server.threads, "Worker threads; each keep-alive connection holds one")
@@ -40,7 +51,7 @@ void add_options(CLI::App& app, Cli& cli) {
     app.add_flag("--rotate-refresh-tokens", sim.rotate_refresh_tokens,
                  "Each refresh returns a new refresh_token and the used one stops working");
     app.add_option("--token-ttl", sim.token_ttl_seconds, "Access token lifetime in seconds (real: 7 days)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(k_whole_number);
     app.add_option("--mutation-errors-status", sim.mutation_errors_status,
                    "HTTP status when a createCustomer payload has errors")
         ->capture_default_str()->check(CLI::IsMember({200, 400}));
@@ -51,12 +62,12 @@ void add_options(CLI::App& app, Cli& cli) {
                    "Payload error field of duplicates: 'field' (name/externalId) or '__all__'")
         ->capture_default_str()->check(CLI::IsMember({"field", "__all__"}));
     app.add_option("--seed", faults.seed, "Seed of fault decisions and ids")->capture_default_str();
-    app.add_option("--latency-ms", faults.latency_ms, "Added to every API response")->check(CLI::NonNegativeNumber);
-    app.add_option("--jitter-ms", faults.jitter_ms, "Random extra latency, 0..N")->check(CLI::NonNegativeNumber);
+    app.add_option("--latency-ms", faults.latency_ms, "Added to every API response")->check(k_whole_number);
+    app.add_option("--jitter-ms", faults.jitter_ms, "Random extra latency, 0..N")->check(k_whole_number);
     app.add_option("--fail-rate", faults.fail_rate, "Share of requests answered 500/502/503 with HTML")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--rate-limit", faults.rate_limit, "Requests per second before 429 (0: unlimited)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(k_whole_number);
     app.add_option("--drop-rate", faults.drop_rate, "Share of /api requests executed, then closed unanswered")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--graphql-error-rate", faults.graphql_error_rate,
@@ -64,7 +75,9 @@ void add_options(CLI::App& app, Cli& cli) {
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--slow-rate", faults.slow_rate, "Share of /api requests executed, then answered after --slow-ms")
         ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--slow-ms", faults.slow_ms, "Delay of slow answers")->check(CLI::NonNegativeNumber);
+    auto* slow_ms = app.add_option("--slow-ms", faults.slow_ms, "Delay of slow answers (needed by --slow-rate)")
+                        ->check(k_whole_number);
+    app.get_option("--slow-rate")->needs(slow_ms);
 }
 
 void write_port_file(const std::string& path, int port) {
