@@ -17,6 +17,7 @@ using graphql::TypeRef;
 
 constexpr std::size_t k_page_max = 100;
 constexpr std::size_t k_cached_documents = 1024;
+constexpr std::size_t k_cached_document_bytes = 64 * 1024; // so the cache holds at most 64 MiB
 constexpr std::string_view k_cursor_prefix = "arrayconnection:";
 
 struct Problem {
@@ -439,6 +440,9 @@ std::shared_ptr<const PreparedDocument> DocumentCache::prepare(std::string_view 
         } else {
             prepared->operation = static_cast<std::size_t>(op - prepared->document.operations.data());
         }
+    }
+    if (query.size() > k_cached_document_bytes) {
+        return prepared;
     }
     const std::lock_guard lock(m_mutex);
     // Documents that differ in every request (literals instead of variables) must not grow it forever.

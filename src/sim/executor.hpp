@@ -38,7 +38,8 @@ struct PreparedDocument {
 };
 
 // Prepared documents by (operation name, query text): clients send one document many times with new
-// variables, and parsing and validating it each time would cost more than running it. Bounded; thread-safe.
+// variables, and parsing and validating it each time would cost more than running it. Bounded (in count,
+// and documents over 64 KiB are not kept); thread-safe.
 class DocumentCache {
 public:
     // The prepared form of `query` for `operation_name`, from the cache or made now; never throws.

@@ -1,5 +1,6 @@
 #include "core/json.hpp"
 #include "sim/customers.hpp"
+#include "sim/executor.hpp"
 #include "sim/server.hpp"
 #include "sim/simulator.hpp"
 
@@ -337,6 +338,25 @@ TEST_CASE("one document sent many times is judged anew by operation name and var
               R"({"data":{"customers":{"totalCount":)" + std::to_string(round + 1) + "}}}");
         CHECK(send("other", Json::object()) == R"({"errors":[{"message":"Unknown operation named \"other\"."}],"data":null})");
     }
+}
+
+TEST_CASE("documents are prepared once by operation name and text, unless they are huge", "[sim]") {
+    onboard::sim::DocumentCache cache;
+    const auto first = cache.prepare("{ customers { totalCount } }", "");
+    CHECK(first->error_body.empty());
+    CHECK(cache.prepare("{ customers { totalCount } }", "") == first);
+    CHECK(cache.prepare("{ customers { totalCount } }", "named") != first);
+    CHECK(cache.prepare("{ customers { totalCount } } ", "") != first);
+    const auto broken = cache.prepare("{", "");
+    CHECK(broken->error_body ==
+          R"({"errors":[{"message":"Syntax Error: Expected Name, found <EOF>.","locations":[{"line":1,"column":2}]}],"data":null})");
+    CHECK(cache.prepare("{", "") == broken);
+    CHECK(cache.prepare("  # nothing but a comment\n", "")->error_body ==
+          R"({"errors":[{"message":"Syntax Error: Unexpected <EOF>.","locations":[{"line":2,"column":1}]}],"data":null})");
+    const std::string huge = "{ customers { totalCount } }" + std::string(70 * 1024, ' ');
+    const auto big = cache.prepare(huge, "");
+    CHECK(big->error_body.empty());
+    CHECK(cache.prepare(huge, "") != big);
 }
 
 TEST_CASE("document errors answer 400 under document_errors_status", "[sim]") {
