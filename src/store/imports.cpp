@@ -147,7 +147,8 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         QueueResult result;
         if (insert(std::nullopt)) {
             result.accepted = true;
-            result.superseded_failed_row = supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now);
+            result.superseded_failed_row =
+                rejected_before(import_id) && supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now);
             return result;
         }
         WriteScope scope(*m_db);
@@ -192,33 +193,54 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
     });
 }
 
-// A rejected row of an earlier import with the same externalId or name is the original this row
-// fixes (names and externalIds are unique in Prismatic, so it can never be sent as it was).
-bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now) {
-    auto& select = cached("SELECT id FROM rows WHERE state = 'rejected' AND import_id < ?1 AND "
-                          "(external_id = ?2 OR name = ?3) ORDER BY external_id IS ?2 DESC, id LIMIT 1");
-    select.bind(1, import_id);
-    detail::bind_optional(select, 2, row.external_id);
-    detail::bind_optional(select, 3, row.name);
-    std::optional<std::int64_t> original;
-    {
+// Asked once per import: while no earlier import has a rejected row, accepted rows skip the lookup.
+bool Store::rejected_before(std::int64_t import_id) {
+    if (m_rejected_before.first != import_id) {
+        // Only rejected rows with a key can be superseded; these two walk the partial indexes.
+        auto& select = cached("SELECT EXISTS (SELECT 1 FROM rows WHERE state = 'rejected' AND name IS NOT NULL "
+                              "AND import_id < ?1) OR EXISTS (SELECT 1 FROM rows WHERE state = 'rejected' "
+                              "AND external_id IS NOT NULL AND import_id < ?1)");
         ResetOnExit reset(select);
-        if (select.executeStep()) {
-            original = select.getColumn(0).getInt64();
-        }
+        select.bind(1, import_id);
+        select.executeStep();
+        m_rejected_before = {import_id, select.getColumn(0).getInt() != 0};
     }
-    if (!original) {
+    return m_rejected_before.second;
+}
+
+// A rejected row of an earlier import with the same externalId or name is the original this row
+// fixes (names and externalIds are unique in Prismatic, so it can never be sent as it was). The
+// externalId match is preferred as the original the new row points at.
+bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now) {
+    std::vector<std::int64_t> originals;
+    auto collect = [&](const char* sql, const std::optional<std::string>& key) {
+        if (!key) {
+            return;
+        }
+        auto& select = cached(sql);
+        ResetOnExit reset(select);
+        select.bind(1, *key);
+        select.bind(2, import_id);
+        while (select.executeStep()) {
+            originals.push_back(select.getColumn(0).getInt64());
+        }
+    };
+    collect("SELECT id FROM rows WHERE external_id = ? AND state = 'rejected' AND external_id IS NOT NULL "
+            "AND import_id < ? ORDER BY id", row.external_id);
+    collect("SELECT id FROM rows WHERE name = ? AND state = 'rejected' AND name IS NOT NULL "
+            "AND import_id < ? ORDER BY id", row.name);
+    if (originals.empty()) {
         return false;
     }
-    auto& supersede = cached("UPDATE rows SET state = 'superseded', updated_at = ?1 WHERE state = 'rejected' "
-                             "AND import_id < ?2 AND (external_id = ?3 OR name = ?4)");
-    supersede.bind(1, now);
-    supersede.bind(2, import_id);
-    detail::bind_optional(supersede, 3, row.external_id);
-    detail::bind_optional(supersede, 4, row.name);
-    supersede.exec();
+    auto& supersede = cached("UPDATE rows SET state = 'superseded', updated_at = ? WHERE id = ?");
+    for (const std::int64_t id : originals) {
+        supersede.bind(1, now);
+        supersede.bind(2, id);
+        supersede.exec();
+        supersede.reset();
+    }
     auto& link = cached("UPDATE rows SET supersedes = ? WHERE id = ?");
-    link.bind(1, *original);
+    link.bind(1, originals.front());
     link.bind(2, new_id);
     link.exec();
     return true;

@@ -70,15 +70,24 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
     }
     return guarded("lease batch", [&]() -> std::int64_t {
         WriteScope scope(*m_db);
-        // An expired lease needs reconciling only if record_sending marked a create as maybe sent.
-        auto& unknown = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, "
-                               "state = 'outcome_unknown' OR lease_unknown FROM rows "
-                               "WHERE ((state = 'in_flight' AND lease_expires_at < ?1) OR state = 'outcome_unknown') "
+        // Each query walks one partial index. An expired lease needs reconciling only if
+        // record_sending marked a create of it as maybe sent.
+        auto& expired = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, lease_unknown "
+                               "FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
                                "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2");
-        unknown.bind(1, now);
-        unknown.bind(2, limit);
-        bind_import(unknown, 3, import_id);
-        read_leased(unknown, rows);
+        expired.bind(1, now);
+        expired.bind(2, limit);
+        bind_import(expired, 3, import_id);
+        read_leased(expired, rows);
+        if (rows.size() < static_cast<std::size_t>(limit)) {
+            auto& unknown = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, 1 "
+                                   "FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
+                                   "AND import_id BETWEEN COALESCE(?2, 0) AND COALESCE(?2, 9223372036854775807) "
+                                   "ORDER BY import_id, line LIMIT ?1");
+            unknown.bind(1, limit - static_cast<int>(rows.size()));
+            bind_import(unknown, 2, import_id);
+            read_leased(unknown, rows);
+        }
         if (rows.size() < static_cast<std::size_t>(limit)) {
             auto& pending = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, 0 "
                                    "FROM rows INDEXED BY rows_pending "
@@ -260,17 +269,6 @@ std::optional<double> Store::next_due_time(std::optional<std::int64_t> import_id
             return std::nullopt;
         }
         return select.getColumn(0).getDouble();
-    });
-}
-
-bool Store::has_unfinished(std::optional<std::int64_t> import_id) {
-    return guarded("has unfinished", [&] {
-        auto& select = cached("SELECT EXISTS (SELECT 1 FROM rows WHERE state IN ('pending', 'in_flight', "
-                              "'outcome_unknown') AND (?1 IS NULL OR import_id = ?1))");
-        ResetOnExit reset(select);
-        bind_import(select, 1, import_id);
-        select.executeStep();
-        return select.getColumn(0).getInt() != 0;
     });
 }
 

@@ -180,8 +180,6 @@ public:
     void record(const AttemptRecord& attempt, const RowUpdate& update);
     // Earliest next_attempt_at among pending rows, if any wait for a retry.
     std::optional<double> next_due_time(std::optional<std::int64_t> import_id);
-    // Whether any row is pending, in flight or outcome_unknown.
-    bool has_unfinished(std::optional<std::int64_t> import_id);
 
     // --- status ---
     std::vector<StateCounts> state_counts(); // one per import, then a total with import_id 0
@@ -190,12 +188,14 @@ private:
     // A prepared statement kept for the life of the Store, reset (callers bind every parameter).
     SQLite::Statement& cached(const char* sql);
     void complete_attempt(const AttemptRecord& attempt);
+    bool rejected_before(std::int64_t import_id);
     bool supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now);
     void insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, std::int64_t number);
     void update_row(const RowUpdate& update, std::int64_t attempts);
 
     std::unique_ptr<SQLite::Database> m_db;
     std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> m_statements;
+    std::pair<std::int64_t, bool> m_rejected_before{0, false}; // import id asked about, answer
 };
 
 // Current time as ISO 8601 UTC with milliseconds.
