@@ -273,9 +273,15 @@ bool operator==(const Json& a, const Json& b) {
 void append_json_string(std::string& out, std::string_view text) {
     static constexpr char k_hex[] = "0123456789abcdef";
     out += '"';
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        switch (c) {
+    std::size_t plain = 0; // start of the run of characters copied as they are
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte >= 0x20 && byte != '"' && byte != '\\') {
+            continue;
+        }
+        out.append(text.data() + plain, i - plain);
+        plain = i + 1;
+        switch (byte) {
         case '"':
             out += "\\\"";
             break;
@@ -298,15 +304,12 @@ void append_json_string(std::string& out, std::string_view text) {
             out += "\\f";
             break;
         default:
-            if (byte < 0x20) {
-                out += "\\u00";
-                out += k_hex[byte >> 4];
-                out += k_hex[byte & 0xF];
-            } else {
-                out += c;
-            }
+            out += "\\u00";
+            out += k_hex[byte >> 4];
+            out += k_hex[byte & 0xF];
         }
     }
+    out.append(text.data() + plain, text.size() - plain);
     out += '"';
 }
 

@@ -111,7 +111,10 @@ void keep_keys(const csv::Record& record, const ColumnMap& map, store::NewRow& r
     }
 }
 
-// Fills `row` from the record; returns why it cannot be queued, if it cannot.
+std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row);
+
+// Fills `row` from the record; returns why it cannot be queued, if it cannot. A rejected row keeps
+// the keys it can be read with (keep_keys).
 std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
     row.line = record.line;
     row.source = record.fields;
@@ -123,7 +126,18 @@ std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& ma
     row.inputs = core::Json::object();
     row.name.reset();
     row.external_id.reset();
-    keep_keys(record, map, row);
+    auto issue = check_and_fill(record, map, row);
+    if (issue) {
+        row.inputs = core::Json::object();
+        row.name.reset();
+        row.external_id.reset();
+        keep_keys(record, map, row);
+    }
+    return issue;
+}
+
+// The checks of build_row, filling `row` as they pass.
+std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
     if (!record.error.empty()) {
         return RowIssue{record.line, "", record.error};
     }

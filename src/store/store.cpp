@@ -23,6 +23,9 @@ void configure(SQLite::Database& db, OpenMode mode) {
     if (mode == OpenMode::read_write) {
         db.exec("PRAGMA journal_mode=WAL");
         db.exec("PRAGMA synchronous=NORMAL");
+        // The unique name and externalId indexes take rows in random order: a 32 MB page cache keeps
+        // their inner pages in memory for a million-row import (SQLite's default is 2 MB).
+        db.exec("PRAGMA cache_size=-32768");
     }
     db.exec("PRAGMA foreign_keys=ON");
 }
@@ -69,14 +72,15 @@ Store::Store(const std::string& path, OpenMode mode) {
             if (path != ":memory:" && !std::filesystem::exists(path)) {
                 throw StoreError(path + ": no such database (run `onboard import` first)");
             }
-            m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
+            m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
             configure(*m_db, mode);
             if (user_version(*m_db) > k_migrations.back().version) {
                 throw StoreError(path + ": schema version is newer than this onboard understands");
             }
             return;
         }
-        m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        // A Store is used by one thread: no per-call mutex (SQLite's serialized mode costs ~5% of an import).
+        m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
         configure(*m_db, mode);
         migrate(*m_db, path);
     } catch (const SQLite::Exception& e) {
