@@ -1,7 +1,9 @@
 #include "store/internal.hpp"
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace onboard::store {
 
@@ -12,6 +14,22 @@ using detail::ResetOnExit;
 using detail::WriteScope;
 
 namespace {
+
+// A row's attempts including creates written ahead and never completed (a run that died).
+const std::string k_open_attempts =
+    "MAX(attempts, (SELECT COALESCE(MAX(a.number), 0) FROM attempts a WHERE a.row_id = rows.id))";
+
+// The lease statements that count open attempts, built once (cached() keys statements by address).
+const std::string k_lease_expired_sql =
+    "SELECT id, import_id, line, inputs, " + k_open_attempts + " - attempts_before_retry, lease_unknown OR " +
+    k_open_attempts + " > attempts FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
+    "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2";
+const std::string k_lease_unknown_sql =
+    "SELECT id, import_id, line, inputs, " + k_open_attempts + " - attempts_before_retry, 1 "
+    "FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
+    "AND import_id BETWEEN COALESCE(?2, 0) AND COALESCE(?2, 9223372036854775807) ORDER BY import_id, line LIMIT ?1";
+const std::string k_take_sql = "UPDATE rows SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, "
+                               "lease_unknown = ?, updated_at = ?, attempts = " + k_open_attempts + " WHERE id = ?";
 
 // Appends the rows of a (reset, bound) lease query: id, import_id, line, inputs, attempts, unknown.
 void read_leased(SQLite::Statement& select, std::vector<LeasedRow>& rows) {
@@ -70,49 +88,54 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
     }
     return guarded("lease batch", [&]() -> std::int64_t {
         WriteScope scope(*m_db);
-        // Each query walks one partial index. An expired lease needs reconciling only if
-        // record_sending marked a create of it as maybe sent.
-        auto& expired = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, lease_unknown "
-                               "FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
-                               "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2");
+        // Each query walks one partial index. An expired lease needs reconciling only if a create of
+        // it may be at the server: written ahead and never completed (numbered past rows.attempts),
+        // or answered "unknown". Such open attempts are counted when the row is taken.
+        auto& expired = cached(k_lease_expired_sql.c_str());
         expired.bind(1, now);
         expired.bind(2, limit);
         bind_import(expired, 3, import_id);
         read_leased(expired, rows);
         if (rows.size() < static_cast<std::size_t>(limit)) {
-            auto& unknown = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, 1 "
-                                   "FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
-                                   "AND import_id BETWEEN COALESCE(?2, 0) AND COALESCE(?2, 9223372036854775807) "
-                                   "ORDER BY import_id, line LIMIT ?1");
+            auto& unknown = cached(k_lease_unknown_sql.c_str());
             unknown.bind(1, limit - static_cast<int>(rows.size()));
             bind_import(unknown, 2, import_id);
             read_leased(unknown, rows);
         }
+        const std::string stamp = now_iso8601();
+        auto& take = cached(k_take_sql.c_str());
+        for (const LeasedRow& row : rows) {
+            take.bind(1, owner);
+            take.bind(2, now + lease_seconds);
+            take.bind(3, row.outcome_unknown ? 1 : 0);
+            take.bind(4, stamp);
+            take.bind(5, row.id);
+            take.exec();
+            take.reset();
+        }
         if (rows.size() < static_cast<std::size_t>(limit)) {
-            auto& pending = cached("SELECT id, import_id, line, inputs, attempts - attempts_before_retry, 0 "
-                                   "FROM rows INDEXED BY rows_pending "
-                                   "WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
-                                   "AND import_id BETWEEN COALESCE(?3, 0) AND COALESCE(?3, 9223372036854775807) "
-                                   "ORDER BY import_id, line LIMIT ?2");
-            pending.bind(1, now);
-            pending.bind(2, limit - static_cast<int>(rows.size()));
-            bind_import(pending, 3, import_id);
+            // Pending rows are taken by one statement for the whole batch.
+            auto& pending = cached(
+                "UPDATE rows SET state = 'in_flight', lease_owner = ?1, lease_expires_at = ?2, lease_unknown = 0, "
+                "updated_at = ?3 WHERE id IN (SELECT id FROM rows INDEXED BY rows_pending WHERE state = 'pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?4) "
+                "AND import_id BETWEEN COALESCE(?6, 0) AND COALESCE(?6, 9223372036854775807) "
+                "ORDER BY import_id, line LIMIT ?5) "
+                "RETURNING id, import_id, line, inputs, attempts - attempts_before_retry, 0");
+            pending.bind(1, owner);
+            pending.bind(2, now + lease_seconds);
+            pending.bind(3, stamp);
+            pending.bind(4, now);
+            pending.bind(5, limit - static_cast<int>(rows.size()));
+            bind_import(pending, 6, import_id);
+            const std::size_t first = rows.size();
             read_leased(pending, rows);
+            std::sort(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.end(), [](const auto& a, const auto& b) {
+                return std::tie(a.import_id, a.line) < std::tie(b.import_id, b.line);
+            });
         }
         if (rows.empty()) {
             return 0;
-        }
-        const std::string stamp = now_iso8601();
-        auto& take = cached("UPDATE rows SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, "
-                            "lease_unknown = ?, updated_at = ? WHERE id = ?");
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            take.bind(1, owner);
-            take.bind(2, now + lease_seconds);
-            take.bind(3, rows[i].outcome_unknown ? 1 : 0);
-            take.bind(4, stamp);
-            take.bind(5, rows[i].id);
-            take.exec();
-            take.reset();
         }
         auto& batch = cached("INSERT INTO batches (run_id, leased_at, rows) VALUES (?, ?, ?)");
         batch.bind(1, run_id);
@@ -145,31 +168,21 @@ void Store::release_leases(const std::string& owner) {
     });
 }
 
+// One INSERT, the row untouched: its next number is rows.attempts + 1, counted when completed.
 std::int64_t Store::record_sending(const AttemptRecord& attempt) {
     return guarded("record sending", [&] {
-        WriteScope scope(*m_db);
-        auto& count = cached("UPDATE rows SET attempts = attempts + 1, lease_unknown = 1 WHERE id = ? RETURNING attempts");
-        count.bind(1, attempt.row_id);
-        std::int64_t number = 0;
-        {
-            ResetOnExit reset(count);
-            if (!count.executeStep()) {
-                throw StoreError("record sending: no row " + std::to_string(attempt.row_id));
-            }
-            number = count.getColumn(0).getInt64();
-        }
         auto& insert = cached("INSERT INTO attempts (row_id, run_id, batch_id, number, kind, started_at, duration_ms, "
-                              "outcome) VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, 0, 'outcome_unknown')");
-        insert.bind(1, attempt.row_id);
-        insert.bind(2, attempt.run_id);
-        insert.bind(3, attempt.batch_id);
-        insert.bind(4, number);
-        insert.bind(5, attempt.kind);
-        insert.bind(6, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
-        insert.exec();
-        const std::int64_t id = m_db->getLastInsertRowid();
-        scope.commit();
-        return id;
+                              "outcome) SELECT id, NULLIF(?1, 0), NULLIF(?2, 0), attempts + 1, ?3, ?4, 0, "
+                              "'outcome_unknown' FROM rows WHERE id = ?5");
+        insert.bind(1, attempt.run_id);
+        insert.bind(2, attempt.batch_id);
+        insert.bind(3, attempt.kind);
+        insert.bind(4, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
+        insert.bind(5, attempt.row_id);
+        if (insert.exec() != 1) {
+            throw StoreError("record sending: no row " + std::to_string(attempt.row_id));
+        }
+        return m_db->getLastInsertRowid();
     });
 }
 
@@ -189,54 +202,49 @@ void Store::complete_attempt(const AttemptRecord& attempt) {
     }
 }
 
-// A reconcile lookup is not a new attempt: it carries the number of the attempt it explains.
+// A reconcile lookup is not a new attempt: it carries the number of the attempt it explains. The
+// numbers come from rows.attempts inside the statements, so recording reads nothing first.
 void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
     guarded("record attempt", [&] {
         WriteScope scope(*m_db);
-        auto& select = cached("SELECT attempts FROM rows WHERE id = ?");
-        select.bind(1, update.row_id);
-        std::int64_t attempts = 0;
-        {
-            ResetOnExit reset(select);
-            if (!select.executeStep()) {
-                throw StoreError("record attempt: no row " + std::to_string(update.row_id));
-            }
-            attempts = select.getColumn(0).getInt64();
-        }
+        // A completed write-ahead attempt is counted now (its number is rows.attempts + 1).
+        const int increment = attempt.id != 0 || update.counts_as_attempt ? 1 : 0;
         if (attempt.id != 0) {
             complete_attempt(attempt);
         } else {
-            attempts += update.counts_as_attempt ? 1 : 0;
-            insert_attempt(attempt, update.row_id, attempts);
+            insert_attempt(attempt, update.row_id, increment);
         }
-        update_row(update, attempts);
+        update_row(update, increment);
         scope.commit();
     });
 }
 
-void Store::insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, std::int64_t number) {
+void Store::insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, int increment) {
     auto& insert = cached("INSERT INTO attempts (row_id, run_id, batch_id, number, kind, started_at, duration_ms, "
                           "http_status, outcome, error_class, error_message, customer_id) "
-                          "VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    insert.bind(1, attempt.row_id != 0 ? attempt.row_id : row_id);
-    insert.bind(2, attempt.run_id);
-    insert.bind(3, attempt.batch_id);
-    insert.bind(4, number);
-    insert.bind(5, attempt.kind);
-    insert.bind(6, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
-    insert.bind(7, attempt.duration_ms);
-    bind_optional(insert, 8, attempt.http_status);
-    insert.bind(9, attempt.outcome);
-    bind_text_or_null(insert, 10, attempt.error_class);
-    bind_text_or_null(insert, 11, attempt.error_message);
-    bind_text_or_null(insert, 12, attempt.customer_id);
-    insert.exec();
+                          "SELECT id, NULLIF(?1, 0), NULLIF(?2, 0), attempts + ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
+                          "FROM rows WHERE id = ?12");
+    insert.bind(1, attempt.run_id);
+    insert.bind(2, attempt.batch_id);
+    insert.bind(3, increment);
+    insert.bind(4, attempt.kind);
+    insert.bind(5, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
+    insert.bind(6, attempt.duration_ms);
+    bind_optional(insert, 7, attempt.http_status);
+    insert.bind(8, attempt.outcome);
+    bind_text_or_null(insert, 9, attempt.error_class);
+    bind_text_or_null(insert, 10, attempt.error_message);
+    bind_text_or_null(insert, 11, attempt.customer_id);
+    insert.bind(12, attempt.row_id != 0 ? attempt.row_id : row_id);
+    if (insert.exec() != 1) {
+        throw StoreError("record attempt: no row " + std::to_string(attempt.row_id != 0 ? attempt.row_id : row_id));
+    }
 }
 
-void Store::update_row(const RowUpdate& update, std::int64_t attempts) {
+void Store::update_row(const RowUpdate& update, int increment) {
     auto& change = cached(
         "UPDATE rows SET state = ?1, error_class = ?2, error_message = ?3, customer_id = COALESCE(?4, customer_id), "
-        "outputs = ?5, reconciled = ?6, next_attempt_at = ?7, attempts = ?8, updated_at = ?9, "
+        "outputs = ?5, reconciled = ?6, next_attempt_at = ?7, attempts = attempts + ?8, updated_at = ?9, "
         "lease_owner = CASE WHEN ?1 = 'in_flight' THEN lease_owner END, "
         "lease_expires_at = CASE WHEN ?1 = 'in_flight' THEN lease_expires_at END, "
         "lease_unknown = CASE WHEN ?1 = 'in_flight' THEN ?11 ELSE 0 END WHERE id = ?10");
@@ -251,11 +259,13 @@ void Store::update_row(const RowUpdate& update, std::int64_t attempts) {
     }
     change.bind(6, update.reconciled ? 1 : 0);
     bind_optional(change, 7, update.next_attempt_at);
-    change.bind(8, attempts);
+    change.bind(8, increment);
     change.bind(9, now_iso8601());
     change.bind(10, update.row_id);
     change.bind(11, update.maybe_created ? 1 : 0);
-    change.exec();
+    if (change.exec() != 1) {
+        throw StoreError("record attempt: no row " + std::to_string(update.row_id));
+    }
 }
 
 std::optional<double> Store::next_due_time(std::optional<std::int64_t> import_id) {

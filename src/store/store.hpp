@@ -171,9 +171,9 @@ public:
     // Returns rows this owner still holds to pending (an interrupted run) without losing attempts.
     void release_leases(const std::string& owner);
     // Write-ahead for a create about to be sent: adds attempt number attempts+1 with outcome
-    // 'outcome_unknown' and marks the row as maybe created, so that a crash between sending and
-    // recording leaves an honest history and a row that is reconciled, not resent. Returns the
-    // attempt's id for record(). Callers commit it (in a Transaction) before sending.
+    // 'outcome_unknown', so that a crash between sending and recording leaves an honest history and
+    // a row that is reconciled, not resent. Returns the attempt's id for record(). Callers commit it
+    // (in a Transaction) before sending.
     std::int64_t record_sending(const AttemptRecord& attempt);
     // Records an attempt (completing the one record_sending began when attempt.id is set) and the
     // row's new state atomically (callers batch these in a Transaction).
@@ -190,8 +190,8 @@ private:
     void complete_attempt(const AttemptRecord& attempt);
     bool rejected_before(std::int64_t import_id);
     bool supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now);
-    void insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, std::int64_t number);
-    void update_row(const RowUpdate& update, std::int64_t attempts);
+    void insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, int increment);
+    void update_row(const RowUpdate& update, int increment);
 
     std::unique_ptr<SQLite::Database> m_db;
     std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> m_statements;

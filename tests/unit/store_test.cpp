@@ -233,6 +233,8 @@ TEST_CASE("leasing takes unknown and expired rows first, then pending rows in im
     CHECK(rows[0].line == 2);
     CHECK(rows[0].import_id == a);
     CHECK(rows[0].outcome_unknown);
+    CHECK(rows[0].attempts == 1); // the create the crashed owner wrote ahead now counts
+    CHECK(column(db, "SELECT attempts FROM rows WHERE id = " + std::to_string(rows[0].id)) == "1");
     CHECK(rows[0].inputs.dump() == "{\"name\":\"A2\"}");
     CHECK(db.lease_batch(run, "me", 10, 1012, 60, std::nullopt, rows) == 0);
     CHECK(rows.empty());
@@ -265,7 +267,8 @@ TEST_CASE("a create is recorded before it is sent and completed when its answer 
     attempt.id = db.record_sending(attempt);
     // Until the answer is recorded the history says what is known: sent, outcome unknown.
     CHECK(column(db, "SELECT number || ' ' || outcome || ' ' || duration_ms FROM attempts") == "1 outcome_unknown 0.0");
-    CHECK(column(db, "SELECT attempts || ' ' || state || ' ' || lease_unknown FROM rows") == "1 in_flight 1");
+    // The row is not touched: the open attempt is the one numbered past rows.attempts.
+    CHECK(column(db, "SELECT attempts || ' ' || state FROM rows") == "0 in_flight");
     attempt.outcome = "succeeded";
     attempt.duration_ms = 12.5;
     attempt.http_status = 200;
