@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <thread>
 
@@ -40,10 +41,8 @@ bool is_connection(int fd, const httplib::Request& request) {
     return socket_port(local) == request.local_port && socket_port(peer) == request.remote_port;
 }
 
-// cpp-httplib 0.11 gives handlers no way to abort a connection, so find the request's socket among
-// this process's descriptors and shut it down: the client then sees the connection close with no
-// response (curl: "Empty reply from server"), and httplib's own write fails and closes the socket.
-bool drop_connection(const httplib::Request& request) {
+// The request's socket among this process's descriptors, or -1.
+int find_connection(const httplib::Request& request) {
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
         int fd = -1;
@@ -53,11 +52,56 @@ bool drop_connection(const httplib::Request& request) {
             continue;
         }
         if (is_connection(fd, request)) {
-            ::shutdown(fd, SHUT_RDWR);
-            return true;
+            return fd;
         }
     }
-    return false;
+    return -1;
+}
+
+// What this thread knows of the connection it serves: an httplib worker serves one connection at a time,
+// so the socket found for its first request is checked, not searched for, on the next ones.
+struct ThreadConnection {
+    int fd = -1;
+    bool corked = false;
+};
+
+thread_local ThreadConnection t_connection;
+
+// cpp-httplib 0.11 does not tell handlers their socket: this finds it.
+int connection_fd(const httplib::Request& request) {
+    if (t_connection.fd < 0 || !is_connection(t_connection.fd, request)) {
+        t_connection.fd = find_connection(request);
+    }
+    return t_connection.fd;
+}
+
+// httplib sends a response's headers and its body with two send() calls, so each answer costs two TCP
+// segments (and the client two wake-ups); corking the socket until the logger runs, after both, makes it one.
+void cork_connection(const httplib::Request& request) {
+    const bool keep_alive = request.version == "HTTP/1.1" && request.get_header_value("Connection") != "close";
+    if (!keep_alive) {
+        return; // a connection used once is not worth finding
+    }
+    const int fd = connection_fd(request);
+    const int on = 1;
+    t_connection.corked = fd >= 0 && ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0;
+}
+
+void uncork_connection() {
+    if (t_connection.corked) {
+        const int off = 0;
+        ::setsockopt(t_connection.fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        t_connection.corked = false;
+    }
+}
+
+// cpp-httplib 0.11 gives handlers no way to abort a connection, so shut the request's socket down: the
+// client then sees the connection close with no response (curl: "Empty reply from server"), and
+// httplib's own write fails and closes the socket.
+void drop_connection(const httplib::Request& request) {
+    if (const int fd = connection_fd(request); fd >= 0) {
+        ::shutdown(fd, SHUT_RDWR);
+    }
 }
 
 } // namespace
@@ -89,6 +133,8 @@ Server::Server(Simulator& simulator, ServerOptions options)
         }
         if (reply.action == Reply::Action::drop) {
             drop_connection(request);
+        } else {
+            cork_connection(request);
         }
         response.status = reply.status;
         for (const auto& [name, value] : reply.headers) {
@@ -96,6 +142,8 @@ Server::Server(Simulator& simulator, ServerOptions options)
         }
         response.set_content(std::move(reply.body), reply.content_type.c_str());
     };
+    // httplib calls its logger once the response is written.
+    m_http->set_logger([](const httplib::Request&, const httplib::Response&) { uncork_connection(); });
     // One catch-all route per method: the simulator routes by path itself.
     m_http->Get(".*", handler);
     m_http->Post(".*", handler);
