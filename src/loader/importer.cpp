@@ -202,23 +202,64 @@ store::ImportInfo import_info(const ImportOptions& options, const FileDigest& di
     return info;
 }
 
-// Queues or rejects one record; returns the issue when rejected.
-std::optional<RowIssue> load_record(const csv::Record& record, const ColumnMap& map, std::int64_t import_id,
-                                    store::Store& store, store::NewRow& row) {
+// Keeps the first k_rejections_shown issues by line (duplicates are found a group late).
+void note_rejection(ImportSummary& summary, RowIssue issue) {
+    auto& shown = summary.first_rejections;
+    const auto at = std::upper_bound(shown.begin(), shown.end(), issue.line,
+                                     [](std::int64_t line, const RowIssue& other) { return line < other.line; });
+    shown.insert(at, std::move(issue));
+    if (shown.size() > k_rejections_shown) {
+        shown.pop_back();
+    }
+}
+
+// Valid rows wait here to be queued together (Store::queue_rows); duplicates among them are
+// rejected when the group is written.
+class RowGroup {
+public:
+    RowGroup(store::Store& store, std::int64_t import_id, ImportSummary& summary)
+        : m_store(store), m_import_id(import_id), m_summary(summary) {}
+
+    void add(const store::NewRow& row) {
+        m_rows.push_back(row);
+        if (m_rows.size() == store::Store::k_queue_group) {
+            flush();
+        }
+    }
+
+    void flush() {
+        const auto results = m_store.queue_rows(m_import_id, m_rows);
+        for (std::size_t i = 0; i < m_rows.size(); ++i) {
+            if (!results[i].accepted) {
+                const store::NewRow& row = m_rows[i];
+                RowIssue issue{row.line, results[i].duplicate_field, duplicate_reason(results[i], row, m_import_id)};
+                m_store.reject_row(m_import_id, row.line, row.source, row.inputs, issue.message);
+                note_rejection(m_summary, std::move(issue));
+            }
+        }
+        m_rows.clear();
+    }
+
+private:
+    store::Store& m_store;
+    std::int64_t m_import_id;
+    ImportSummary& m_summary;
+    std::vector<store::NewRow> m_rows;
+};
+
+// Rejects a record or adds it to the group to queue.
+void load_record(const csv::Record& record, const ColumnMap& map, store::Store& store, RowGroup& group,
+                 std::int64_t import_id, ImportSummary& summary, store::NewRow& row) {
     if (record.error.empty() &&
         std::all_of(record.fields.begin(), record.fields.end(), [](const auto& f) { return trim(f).empty(); })) {
-        return std::nullopt; // a line of blanks is a blank line
+        return; // a line of blanks is a blank line
     }
-    auto issue = build_row(record, map, row);
-    if (!issue) {
-        const store::QueueResult result = store.queue_row(import_id, row);
-        if (result.accepted) {
-            return std::nullopt;
-        }
-        issue = RowIssue{record.line, result.duplicate_field, duplicate_reason(result, row, import_id)};
+    if (auto issue = build_row(record, map, row)) {
+        store.reject_row(import_id, record.line, row.source, row.inputs, issue->message);
+        note_rejection(summary, std::move(*issue));
+        return;
     }
-    store.reject_row(import_id, record.line, row.source, row.inputs, issue->message);
-    return issue;
+    group.add(row);
 }
 
 } // namespace
@@ -260,6 +301,7 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         summary.import_id = store.create_import(import_info(options, digest, map, reader.delimiter()));
     }
     store::NewRow row;
+    RowGroup group(store, summary.import_id, summary);
     std::size_t in_transaction = 0;
     std::int64_t records = 0;
     while (reader.next(record)) {
@@ -267,11 +309,9 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         if (record.line <= resume_after) {
             continue;
         }
-        const auto issue = load_record(record, map, summary.import_id, store, row);
-        if (issue && summary.first_rejections.size() < k_rejections_shown) {
-            summary.first_rejections.push_back(*issue);
-        }
+        load_record(record, map, store, group, summary.import_id, summary, row);
         if (++in_transaction == k_records_per_transaction) {
+            group.flush();
             transaction->commit();
             transaction = std::make_unique<store::Store::Transaction>(store);
             in_transaction = 0;
@@ -280,6 +320,7 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
             }
         }
     }
+    group.flush();
     summary.counts = store.import_counts(summary.import_id);
     store.finish_import(summary.import_id, summary.counts);
     transaction->commit();

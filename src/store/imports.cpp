@@ -1,6 +1,8 @@
 #include "store/internal.hpp"
 #include "store/store.hpp"
 
+#include <algorithm>
+
 namespace onboard::store {
 
 using detail::bind_text_or_null;
@@ -46,6 +48,16 @@ std::optional<LiveRow> read_live(SQLite::Statement& select, const std::string& k
     }
     return LiveRow{select.getColumn(0).getInt64(), select.getColumn(1).getString(), select.getColumn(2).getInt64(),
                    select.getColumn(3).getInt64(), select.getColumn(4).getString()};
+}
+
+// INSERT OR IGNORE of k_queue_group rows in one statement, 7 parameters each.
+std::string queue_group_sql() {
+    std::string sql = "INSERT OR IGNORE INTO rows (import_id, line, state, name, external_id, inputs, source, "
+                      "updated_at) VALUES ";
+    for (std::size_t i = 0; i < Store::k_queue_group; ++i) {
+        sql += i == 0 ? "(?, ?, 'pending', ?, ?, ?, ?, ?)" : ", (?, ?, 'pending', ?, ?, ?, ?, ?)";
+    }
+    return sql;
 }
 
 QueueResult collision(const char* field, const LiveRow& row) {
@@ -191,6 +203,65 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         result.superseded_failed_row = true;
         return result;
     });
+}
+
+std::vector<QueueResult> Store::queue_rows(std::int64_t import_id, const std::vector<NewRow>& rows) {
+    std::vector<QueueResult> results(rows.size());
+    if (rows.size() != k_queue_group || rejected_before(import_id)) {
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            results[i] = queue_row(import_id, rows[i]);
+        }
+        return results;
+    }
+    const std::size_t inserted = guarded("queue rows", [&] {
+        static const std::string k_sql = queue_group_sql();
+        auto& insert = cached(k_sql.c_str());
+        std::vector<std::string> texts; // inputs and source of each row, alive until exec
+        texts.reserve(2 * rows.size());
+        const std::string now = now_iso8601();
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const int base = static_cast<int>(7 * i);
+            texts.push_back(rows[i].inputs.is_null() ? std::string("{}") : rows[i].inputs.dump());
+            texts.push_back(json_array(rows[i].source));
+            insert.bind(base + 1, import_id);
+            insert.bind(base + 2, static_cast<std::int64_t>(rows[i].line));
+            detail::bind_optional_no_copy(insert, base + 3, rows[i].name);
+            detail::bind_optional_no_copy(insert, base + 4, rows[i].external_id);
+            insert.bindNoCopy(base + 5, texts[2 * i]);
+            insert.bindNoCopy(base + 6, texts[2 * i + 1]);
+            insert.bindNoCopy(base + 7, now);
+        }
+        return static_cast<std::size_t>(insert.exec());
+    });
+    if (inserted == rows.size()) {
+        for (auto& result : results) {
+            result.accepted = true;
+        }
+        return results;
+    }
+    // Some collided: the ones that went in are pending at their lines; the others take the slow
+    // path, which explains the duplicate or supersedes a failed row.
+    std::vector<std::int64_t> present = guarded("queue rows", [&] {
+        auto& select = cached("SELECT line FROM rows INDEXED BY rows_pending WHERE state = 'pending' "
+                              "AND import_id = ? AND line BETWEEN ? AND ? ORDER BY line");
+        ResetOnExit reset(select);
+        select.bind(1, import_id);
+        select.bind(2, static_cast<std::int64_t>(rows.front().line));
+        select.bind(3, static_cast<std::int64_t>(rows.back().line));
+        std::vector<std::int64_t> lines;
+        while (select.executeStep()) {
+            lines.push_back(select.getColumn(0).getInt64());
+        }
+        return lines;
+    });
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (std::binary_search(present.begin(), present.end(), static_cast<std::int64_t>(rows[i].line))) {
+            results[i].accepted = true;
+        } else {
+            results[i] = queue_row(import_id, rows[i]);
+        }
+    }
+    return results;
 }
 
 // Asked once per import: while no earlier import has a rejected row, accepted rows skip the lookup.

@@ -150,6 +150,10 @@ public:
     // failed row, or a rejected row of an earlier import, with the same key is superseded by it
     // (the fix-and-reimport loop).
     QueueResult queue_row(std::int64_t import_id, const NewRow& row);
+    // queue_row for each of `rows` (lines in increasing order), with one INSERT for a full group of
+    // k_queue_group rows none of which collides: the import's fast path.
+    std::vector<QueueResult> queue_rows(std::int64_t import_id, const std::vector<NewRow>& rows);
+    static constexpr std::size_t k_queue_group = 64;
     // Records a record rejected at import (state 'rejected', class 'invalid_input').
     void reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
                     const core::Json& inputs, const std::string& reason);

@@ -148,6 +148,36 @@ TEST_CASE("the summary gives counts, the column mapping and the first rejections
           "    ragged.csv:6: too many fields (4, header has 3)\n");
 }
 
+TEST_CASE("duplicates inside a group of rows queued together are rejected in line order", "[loader]") {
+    // 150 rows: groups of 64 go in as one statement; a collision sends its group down the slow path.
+    std::string text = "name,externalId\n";
+    for (int i = 1; i <= 150; ++i) {
+        const int id = i == 70 ? 3 : i; // repeats the externalId of i = 3, line 4
+        const std::string name = i == 140 ? "N 100" : "N " + std::to_string(i); // line 141 repeats line 101's name
+        text += name + ",E-" + std::to_string(id) + "\n";
+        if (i == 10) {
+            text += "N 5,E-999\n"; // line 12 repeats line 6's name inside the first group
+        }
+        if (i == 20) {
+            text += ",E-1000\n"; // line 23: no name
+        }
+    }
+    TempDir dir;
+    const auto file = dir.write("groups.csv", text);
+    store::Store db(":memory:");
+    const auto summary = loader::import_csv(seed_options(file), db);
+    CHECK(summary.counts.records == 152);
+    CHECK(summary.counts.accepted == 148);
+    CHECK(summary.counts.duplicates == 3);
+    REQUIRE(summary.first_rejections.size() == 4);
+    CHECK(summary.first_rejections[0].line == 12);
+    CHECK(summary.first_rejections[0].message == "duplicate name 'N 5' (first at line 6)");
+    CHECK(summary.first_rejections[1].line == 23);
+    CHECK(summary.first_rejections[2].message == "duplicate externalId E-3 (first at line 4)");
+    CHECK(summary.first_rejections[3].message == "duplicate name 'N 100' (first at line 103)");
+    CHECK(column(db, "SELECT count(*) FROM rows WHERE state = 'pending'") == "148");
+}
+
 TEST_CASE("a duplicate of a row queued by an earlier import is rejected, naming that import", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
