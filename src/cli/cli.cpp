@@ -171,8 +171,10 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
                   << totals.failed << " failed, " << totals.retries << " retries, " << totals.batches
                   << " batches, " << totals.requests << " requests in " << format_duration(totals.elapsed_seconds)
                   << '\n';
-        if (totals.released > 0) {
-            std::cout << "run: " << totals.released << " rows handed back unsent; `onboard run` continues them\n";
+        if (totals.interrupted || totals.released > 0) {
+            const auto left = summary.counts.pending + summary.counts.in_flight + summary.counts.outcome_unknown;
+            std::cout << "run: " << (totals.interrupted ? "interrupted; " : "") << totals.released
+                      << " rows handed back unsent, " << left << " rows left to do; `onboard run` continues them\n";
         }
         std::cout << report::format_summary(summary);
     }
