@@ -52,6 +52,8 @@ void add_options(CLI::App& app, Cli& cli) {
                  "Each refresh returns a new refresh_token and the used one stops working");
     app.add_option("--token-ttl", sim.token_ttl_seconds, "Access token lifetime in seconds (real: 7 days)")
         ->capture_default_str()->check(k_whole_number);
+    app.add_flag("--forbid-mutations", sim.forbid_mutations,
+                 "Answer every mutation 403, as for a user without permission to create customers");
     app.add_option("--mutation-errors-status", sim.mutation_errors_status,
                    "HTTP status when a createCustomer payload has errors")
         ->capture_default_str()->check(CLI::IsMember({200, 400}));

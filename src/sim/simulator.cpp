@@ -1,6 +1,7 @@
 #include "sim/simulator.hpp"
 
 #include "core/error.hpp"
+#include "graphql/parser.hpp"
 #include "sim/executor.hpp"
 
 #include <cerrno>
@@ -78,6 +79,26 @@ std::string_view bearer_token(std::string_view header) {
         token.remove_prefix(1);
     }
     return token;
+}
+
+// Whether the request's GraphQL document runs a mutation (its operation, or its only one).
+bool is_mutation(std::string_view body) {
+    try {
+        const core::Json request = core::Json::parse(body);
+        const core::Json* query = request.find("query");
+        if (query == nullptr || !query->is_string()) {
+            return false;
+        }
+        const graphql::Document document = graphql::parse(query->as_string());
+        for (const auto& operation : document.operations) {
+            if (operation.kind == graphql::Operation::Kind::mutation) {
+                return true;
+            }
+        }
+    } catch (const Error&) {
+        // Not a document: the normal path answers it.
+    }
+    return false;
 }
 
 } // namespace
@@ -185,6 +206,10 @@ Reply Simulator::api(std::string_view body, std::string_view authorization, std:
         ++m_counters.unauthorized;
         return graphql_error_reply(401, "Unauthorized");
     }
+    if (m_options.forbid_mutations && is_mutation(body)) {
+        ++m_counters.forbidden;
+        return graphql_error_reply(403, "Forbidden: you do not have permission to perform this action");
+    }
     core::Json request;
     try {
         request = core::Json::parse(body);
@@ -249,6 +274,10 @@ Reply Simulator::inspect(std::string_view method, std::string_view path) {
         reset();
         return json_reply(200, R"({"reset":true})");
     }
+    if (path == "/_sim/revoke-tokens" && method == "POST") {
+        m_tokens.revoke_all();
+        return json_reply(200, R"({"revoked":true})");
+    }
     return graphql_error_reply(404, "Not found: " + std::string(method) + " " + std::string(path));
 }
 
@@ -270,7 +299,8 @@ core::Json Simulator::stats() const {
         {"injected_failures", &c.injected_failures},
         {"injected_drops", &c.injected_drops},
         {"injected_graphql_errors", &c.injected_graphql_errors},
-        {"injected_slow", &c.injected_slow}};
+        {"injected_slow", &c.injected_slow},
+        {"forbidden", &c.forbidden}};
     for (const auto& [name, counter] : fields) {
         out.set(name, counter->load());
     }
@@ -295,7 +325,7 @@ void Simulator::reset() {
           &m_counters.mutations, &m_counters.creates, &m_counters.duplicates_rejected, &m_counters.document_errors,
           &m_counters.bad_requests, &m_counters.unauthorized, &m_counters.rate_limited,
           &m_counters.injected_failures, &m_counters.injected_drops, &m_counters.injected_graphql_errors,
-          &m_counters.injected_slow}) {
+          &m_counters.injected_slow, &m_counters.forbidden}) {
         *counter = 0;
     }
     const std::lock_guard lock(m_refresh_mutex);

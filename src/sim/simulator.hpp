@@ -29,6 +29,7 @@ struct SimulatorOptions {
     int mutation_errors_status = 200; // status when a createCustomer payload carries errors (200 or 400)
     int document_errors_status = 200; // status of syntax, validation and variable errors
     bool duplicate_errors_on_all = false; // report duplicates under field "__all__"
+    bool forbid_mutations = false;        // the user lacks permission: every mutation answers 403
     FaultOptions faults;
     std::function<std::int64_t()> clock_ms; // milliseconds since the epoch; the system clock when empty
 };
@@ -75,7 +76,7 @@ private:
         std::atomic<std::int64_t> requests{0}, refreshes{0}, graphql_requests{0}, queries{0}, mutations{0},
             creates{0}, duplicates_rejected{0}, document_errors{0}, bad_requests{0}, unauthorized{0},
             rate_limited{0}, injected_failures{0}, injected_drops{0}, injected_graphql_errors{0},
-            injected_slow{0};
+            injected_slow{0}, forbidden{0};
     };
 
     std::int64_t now_ms() const;

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cstdlib>
+
 namespace onboard::sim {
 
 namespace {
@@ -59,11 +61,12 @@ TokenIssuer::Verdict TokenIssuer::verify(std::string_view token, std::int64_t no
     {
         const std::shared_lock lock(m_verified_mutex);
         if (const auto it = m_verified.find(key); it != m_verified.end()) {
-            return now < it->second ? Verdict::valid : Verdict::expired;
+            return judge(it->second.first, it->second.second, now);
         }
     }
     std::int64_t exp = 0;
-    if (const Verdict verdict = check(token, exp); verdict != Verdict::valid) {
+    std::uint64_t jti = 0;
+    if (const Verdict verdict = check(token, exp, jti); verdict != Verdict::valid) {
         return verdict;
     }
     {
@@ -72,14 +75,21 @@ TokenIssuer::Verdict TokenIssuer::verify(std::string_view token, std::int64_t no
         if (m_verified.size() >= k_verified_tokens) {
             m_verified.clear();
         }
-        m_verified.emplace(std::move(key), exp);
+        m_verified.emplace(std::move(key), std::make_pair(exp, jti));
+    }
+    return judge(exp, jti, now);
+}
+
+TokenIssuer::Verdict TokenIssuer::judge(std::int64_t exp, std::uint64_t jti, std::int64_t now) const {
+    if (jti <= m_revoked_through.load()) {
+        return Verdict::revoked;
     }
     return now < exp ? Verdict::valid : Verdict::expired;
 }
 
 // Checks the signature and reads the `exp` claim; valid means signed here with a numeric exp, expired
 // or not.
-TokenIssuer::Verdict TokenIssuer::check(std::string_view token, std::int64_t& exp) const {
+TokenIssuer::Verdict TokenIssuer::check(std::string_view token, std::int64_t& exp, std::uint64_t& jti) const {
     const auto first = token.find('.');
     const auto last = token.rfind('.');
     if (first == std::string_view::npos || first == last) {
@@ -101,6 +111,8 @@ TokenIssuer::Verdict TokenIssuer::check(std::string_view token, std::int64_t& ex
             return Verdict::malformed;
         }
         exp = claim->as_int();
+        const core::Json* id = payload.find("jti");
+        jti = id != nullptr && id->is_string() ? std::strtoull(id->as_string().c_str(), nullptr, 10) : 0;
         return Verdict::valid;
     } catch (const Error&) {
         return Verdict::malformed;

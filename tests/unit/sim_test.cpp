@@ -268,6 +268,36 @@ TEST_CASE("the api refuses missing, malformed, unknown and expired access tokens
     CHECK(sim.stat("unauthorized") == 8);
 }
 
+TEST_CASE("revoking tokens refuses every access token issued so far, not later ones", "[sim]") {
+    Running sim;
+    auto client = sim.client();
+    const std::string before = access_token(client);
+    CHECK(create(client, before, "Before Revoke").status == 200);
+    const Answer revoked = post(client, "/_sim/revoke-tokens", "");
+    CHECK(revoked.status == 200);
+    CHECK(revoked.body == R"({"revoked":true})");
+    const Answer refused = create(client, before, "After Revoke");
+    CHECK(refused.status == 401);
+    CHECK(refused.body == k_unauthorized);
+    const std::string after = access_token(client);
+    CHECK(create(client, after, "After Revoke").status == 200);
+    CHECK(sim.stat("customers") == 2);
+}
+
+TEST_CASE("with forbid_mutations every mutation is 403 and nothing is created; queries still work", "[sim]") {
+    SimulatorOptions options;
+    options.forbid_mutations = true;
+    Running sim(options);
+    auto client = sim.client();
+    const std::string token = access_token(client);
+    const Answer forbidden = create(client, token, "Not Allowed");
+    CHECK(forbidden.status == 403);
+    CHECK(forbidden.body == R"({"errors":[{"message":"Forbidden: you do not have permission to perform this action"}]})");
+    CHECK(graphql(client, token, "{ customers { totalCount } }").status == 200);
+    CHECK(sim.stat("customers") == 0);
+    CHECK(sim.stat("forbidden") == 1);
+}
+
 TEST_CASE("a request body that is not a GraphQL request is 400", "[sim]") {
     Running sim;
     auto client = sim.client();
@@ -602,7 +632,7 @@ TEST_CASE("the _sim endpoints list customers, count requests and reset", "[sim]"
         R"({"requests":6,"refreshes":1,"graphql_requests":5,"queries":1,"mutations":2,"creates":1,)"
         R"("duplicates_rejected":1,"document_errors":1,"bad_requests":0,"unauthorized":1,)"
         R"("rate_limited":0,"injected_failures":0,"injected_drops":0,"injected_graphql_errors":0,)"
-        R"("injected_slow":0,"customers":1})");
+        R"("injected_slow":0,"forbidden":0,"customers":1})");
     const Answer reset = post(client, "/_sim/reset", "");
     CHECK(reset.status == 200);
     CHECK(reset.body == R"({"reset":true})");

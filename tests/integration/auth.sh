@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Access tokens revoked in the middle of a batch: exactly one re-refresh for the whole pool, then every
+# row goes through. A 403 (no permission) stops the run at once, the rows not sent stay pending.
+source "$(dirname "$0")/lib.sh"
+start_sim --latency-ms 30
+make_csv 800 "$work/c.csv"
+onboard import "$work/c.csv" >/dev/null
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --workers 16 --batch-size 800 >"$work/run.out" 2>"$work/run.err" &
+pid=$!
+sleep 0.4
+curl -fsS -X POST -d '' "$url/_sim/revoke-tokens" >/dev/null
+set +e; wait "$pid"; status=$?; set -e
+[ "$status" -eq 0 ] || { cat "$work/run.out" "$work/run.err"; fail "run exit $status"; }
+refused=$(sim_stat unauthorized)
+[ "$refused" -gt 0 ] || fail "the revocation came after the run: no request was refused"
+expect_eq "$(sql "SELECT count(*) FROM batches")" 1 "batches"
+expect_eq "$(sim_stat refreshes)" 2 "refreshes: one per batch and one re-refresh for the whole pool"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 800 "succeeded rows"
+expect_eq "$(sql "SELECT count(*) FROM attempts WHERE error_class = 'auth' AND outcome = 'retry'")" "$refused" \
+  "each refused request is in the history as a retry"
+expect_one_customer_per_row
+stop_sim
+
+rm -f "$ONBOARD_DB"
+start_sim --forbid-mutations --latency-ms 5
+onboard import "$work/c.csv" >/dev/null
+run_job --workers 8 --batch-size 100
+expect_eq "$status" 3 "exit code when the token lacks permission"
+grep -q "403" "$work/run.err" || { cat "$work/run.err"; fail "the stop names the 403"; }
+failed=$(sql "SELECT count(*) FROM rows WHERE state = 'failed'")
+[ "$failed" -ge 1 ] && [ "$failed" -le 8 ] || fail "$failed rows failed: more than were in flight"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed' AND error_class != 'auth'")" 0 "failure class"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'pending'")" "$((800 - failed))" "rows left pending"
+expect_eq "$(sim_customers)" 0 "customers created"
+pass "auth: $refused refused after revocation, one re-refresh; a 403 stopped the run after $failed rows"
