@@ -137,7 +137,7 @@ int serve(Cli& cli) {
 
 int main(int argc, char** argv) {
     CLI::App app{"prismatic-sim: a local Prismatic API (POST /auth/refresh, POST /api GraphQL, GET /_sim/customers,\n"
-                 "GET /_sim/stats, POST /_sim/reset). The accepted refresh token defaults to \"sim-refresh-token\"."};
+                 "GET /_sim/stats, POST /_sim/reset, POST /_sim/revoke-tokens). The accepted refresh token defaults to \"sim-refresh-token\"."};
     Cli cli;
     add_options(app, cli);
     try {

@@ -281,7 +281,7 @@ void Pool::Impl::abort(const std::string& reason) {
     if (totals.aborted) {
         return;
     }
-    spdlog::error("{}", reason);
+    spdlog::info("stopping the run: {}", reason); // cli::run prints the reason once, as the error
     totals.aborted = true;
     totals.abort_reason = reason;
     stopping = true;
