@@ -53,6 +53,17 @@ ceiling_rate=$(per_s "$import_rows" "$elapsed")
 r=$(ratio "$import_rate" "$ceiling_rate")
 add "{\"figure\":\"import_rows_per_s\",\"rows\":$import_rows,\"measured\":$import_rate,\"baseline\":$ceiling_rate,\"ratio\":$r,\"peak_mb\":$import_peak_mb}" \
   "import rows/s (vs sqlite3 .import)" "$import_rate" "$ceiling_rate" "$r" ">= 0.5"
+# A second, informative baseline: SQLite alone moving the same rows into onboard's own schema (its
+# unique name and externalId indexes and the queue index), in one INSERT ... SELECT.
+for sql in schema/[0-9][0-9][0-9]_*.sql; do cat "$sql"; echo; done >"$out/schema.sql"
+sqlite3 "$out/floor.db" <"$out/schema.sql" >/dev/null
+sqlite3 "$out/floor.db" "INSERT INTO imports (id, file_name, file_size, sha256, columns, mapping, delimiter, imported_at) VALUES (1, 'f', 0, 'f', '[]', '{}', ',', 'now');"
+timed "$out/floor" sqlite3 "$out/floor.db" "PRAGMA journal_mode=WAL;" "PRAGMA synchronous=NORMAL;" \
+  "ATTACH '$out/ceiling.db' AS c;" \
+  "INSERT INTO rows (import_id, line, state, name, external_id, inputs, source, updated_at) SELECT 1, rowid + 1, 'pending', name, externalId, json_object('name', name, 'externalId', externalId), json_array(name, externalId), 'now' FROM c.customers;"
+floor_rate=$(per_s "$import_rows" "$elapsed")
+add "{\"figure\":\"import_vs_schema_floor\",\"measured\":$import_rate,\"baseline\":$floor_rate,\"ratio\":$(ratio "$import_rate" "$floor_rate")}" \
+  "import rows/s (vs SQLite into onboard's schema)" "$import_rate" "$floor_rate" "$(ratio "$import_rate" "$floor_rate")" "-"
 add "{\"figure\":\"import_peak_mb\",\"measured\":$import_peak_mb}" "import peak memory MB" "$import_peak_mb" "-" "-" "< 64"
 rm -f "$out/import.csv" "$out"/*.db*
 
@@ -63,12 +74,17 @@ for workers in 32 128; do
   "$bin/onboard" import "$out/lat.csv" --db "$out/lat$workers.db" >/dev/null
   timed "$out/lat$workers" "$bin/onboard" run --db "$out/lat$workers.db" --api-url "$url" --workers "$workers" \
     --batch-size 500 --no-progress
-  rate=$(per_s "$latency_rows" "$elapsed"); ideal=$(per_s "$workers" 0.020)
+  # The simulator answers after 20 ms plus 0-5 ms of jitter: 22.5 ms on average.
+  rate=$(per_s "$latency_rows" "$elapsed"); ideal=$(per_s "$workers" 0.0225)
+  nominal=$(per_s "$workers" 0.020)
+  mean_ms=$(sqlite3 "$out/lat$workers.db" "SELECT round(avg(duration_ms), 1) FROM attempts")
   batches=$(sqlite3 "$out/lat$workers.db" "SELECT count(*) FROM batches")
   refreshes=$(curl -fsS "$url/_sim/stats" | jq .refreshes)
   r=$(ratio "$rate" "$ideal")
-  add "{\"figure\":\"run_latency20_w$workers\",\"measured\":$rate,\"baseline\":$ideal,\"ratio\":$r,\"batches\":$batches,\"refreshes\":$refreshes,\"peak_mb\":$((peak_kb / 1024))}" \
-    "run rows/s, 20 ms, $workers workers (vs ideal)" "$rate" "$ideal" "$r" ">= 0.9"
+  add "{\"figure\":\"run_latency20_w$workers\",\"measured\":$rate,\"baseline\":$ideal,\"ratio\":$r,\"nominal_ideal\":$nominal,\"mean_request_ms\":$mean_ms,\"batches\":$batches,\"refreshes\":$refreshes,\"peak_mb\":$((peak_kb / 1024))}" \
+    "run rows/s, 20+0..5 ms, $workers workers (vs W / 22.5 ms)" "$rate" "$ideal" "$r" ">= 0.9"
+  add "{\"figure\":\"run_latency20_w${workers}_nominal\",\"measured\":$rate,\"baseline\":$nominal,\"ratio\":$(ratio "$rate" "$nominal")}" \
+    "  same, vs W / 20 ms (jitter not counted)" "$rate" "$nominal" "$(ratio "$rate" "$nominal")" "-"
   add "{\"figure\":\"refreshes_equal_batches_w$workers\",\"measured\":$refreshes,\"baseline\":$batches}" \
     "refreshes vs batches, $workers workers" "$refreshes" "$batches" "$(ratio "$refreshes" "$batches")" "= 1"
   [ "$workers" = 128 ] && add "{\"figure\":\"run_peak_mb_w128\",\"measured\":$((peak_kb / 1024))}" \

@@ -185,12 +185,15 @@ void Pool::Impl::dispatch(double now) {
 }
 
 // Leases the next batch while the current ones still have rows to send: no barrier between batches.
+// The queue is kept at two rounds of requests (workers x rows per request): one round to send while
+// the next batch's refresh is in flight, and full documents under --rows-per-request.
 void Pool::Impl::lease_more(double now) {
     if (stopping || now < lease_idle_until) {
         return;
     }
     const std::size_t queued = ready.size() + rows_waiting(batches);
-    if (queued >= static_cast<std::size_t>(options.workers) || context_jobs.size() > 1) {
+    const auto wanted = 2 * static_cast<std::size_t>(options.workers) * static_cast<std::size_t>(options.rows_per_request);
+    if (queued >= wanted || context_jobs.size() > 1) {
         return;
     }
     flush();
