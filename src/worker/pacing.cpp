@@ -25,9 +25,10 @@ void RateBudget::refill(double now) {
         m_last_refill = now;
         return;
     }
-    // A bucket of one second's worth lets a pool start at full speed without long bursts.
-    const double burst = std::max(1.0, m_rate);
-    m_tokens = std::min(burst, m_tokens + (now - m_last_refill) * m_rate);
+    // Room for one request and a half: requests go out evenly spaced, and a caller that polls a little
+    // late keeps the time it lost. A larger bucket lets a burst follow a pause, and a server counting
+    // requests per calendar second (as many limiters do) answers the burst's excess with 429s.
+    m_tokens = std::min(1.5, m_tokens + (now - m_last_refill) * m_rate);
     m_last_refill = now;
 }
 

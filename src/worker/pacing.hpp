@@ -19,8 +19,9 @@ private:
     std::mt19937_64 m_random;
 };
 
-// One request budget shared by every worker: a token bucket whose rate backs off on 429
-// (multiplicative decrease) and recovers while answers are good (additive increase).
+// One request budget shared by every worker and by the batch-scoped steps (the refresh): a token
+// bucket of one request whose rate backs off on 429 (multiplicative decrease) and recovers while
+// answers are good (additive increase).
 class RateBudget {
 public:
     // `ceiling` requests/s; 0 means unlimited until the first 429.

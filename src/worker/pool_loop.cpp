@@ -47,7 +47,8 @@ void trace_response(std::uint64_t tag, const http::Response& response) {
 } // namespace
 
 void Pool::Impl::start_context_job() {
-    if (context_job_in_flight || context_jobs.empty() || context_steps.empty()) {
+    if (context_job_in_flight || context_jobs.empty() || context_steps.empty() ||
+        !budget.try_take(store::now_unix())) {
         return;
     }
     std::shared_ptr<ContextJob> job = context_jobs.front();
@@ -358,7 +359,8 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
             }
         }
         int wait_ms = client.in_flight() > 0 ? 50 : 20;
-        if (!ready.empty() && client.in_flight() < static_cast<std::size_t>(options.workers)) {
+        const bool refresh_waits = !context_jobs.empty() && !context_job_in_flight;
+        if ((!ready.empty() && client.in_flight() < static_cast<std::size_t>(options.workers)) || refresh_waits) {
             wait_ms = std::min(wait_ms, static_cast<int>(budget.wait_time(now) * 1000) + 1);
         }
         for (auto& [tag, response] : client.poll(wait_ms)) {

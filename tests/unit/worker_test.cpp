@@ -23,19 +23,27 @@ TEST_CASE("a longer Retry-After wins over the jittered delay", "[worker]") {
     CHECK(backoff.delay(1, 5.0) == 5.0);
 }
 
-TEST_CASE("the rate budget hands out one second's worth and then makes callers wait", "[worker]") {
+TEST_CASE("the rate budget spaces requests evenly and allows no burst after a pause", "[worker]") {
     RateBudget budget(10);
     int taken = 0;
     for (int i = 0; i < 100; ++i) {
         taken += budget.try_take(100.0) ? 1 : 0;
     }
     CHECK(taken == 1); // the first call only starts the clock with one token
-    CHECK(budget.wait_time(100.0) > 0);
+    CHECK(budget.wait_time(100.0) == Approx(0.1));
+    // Polled every millisecond: one request per 100 ms (the tenth is due at 1.0 s, taken at the first
+    // poll past it).
     taken = 0;
-    for (int i = 0; i < 100; ++i) {
-        taken += budget.try_take(101.0) ? 1 : 0;
+    for (int ms = 1; ms <= 1001; ++ms) {
+        taken += budget.try_take(100.0 + ms / 1000.0) ? 1 : 0;
     }
     CHECK(taken == 10);
+    // After ten idle seconds there is still one request's worth, not a burst a server would refuse.
+    taken = 0;
+    for (int i = 0; i < 100; ++i) {
+        taken += budget.try_take(111.0) ? 1 : 0;
+    }
+    CHECK(taken == 1);
 }
 
 TEST_CASE("a 429 halves the rate and good answers add it back slowly", "[worker]") {
