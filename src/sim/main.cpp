@@ -54,6 +54,8 @@ void add_options(CLI::App& app, Cli& cli) {
         ->capture_default_str()->check(k_whole_number);
     app.add_flag("--forbid-mutations", sim.forbid_mutations,
                  "Answer every mutation 403, as for a user without permission to create customers");
+    app.add_flag("--refuse-access-tokens", sim.refuse_access_tokens,
+                 "Refresh as usual, but answer every /api request 401, however fresh its token");
     app.add_option("--mutation-errors-status", sim.mutation_errors_status,
                    "HTTP status when a createCustomer payload has errors")
         ->capture_default_str()->check(CLI::IsMember({200, 400}));

@@ -202,7 +202,8 @@ Reply Simulator::graphql(std::string_view body, std::string_view authorization) 
 Reply Simulator::api(std::string_view body, std::string_view authorization, std::uint64_t n, bool inject) {
     ++m_counters.graphql_requests;
     const std::string_view token = bearer_token(authorization);
-    if (token.empty() || m_tokens.verify(token, now_ms() / 1000) != TokenIssuer::Verdict::valid) {
+    if (token.empty() || m_options.refuse_access_tokens ||
+        m_tokens.verify(token, now_ms() / 1000) != TokenIssuer::Verdict::valid) {
         ++m_counters.unauthorized;
         return graphql_error_reply(401, "Unauthorized");
     }

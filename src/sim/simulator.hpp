@@ -30,6 +30,7 @@ struct SimulatorOptions {
     int document_errors_status = 200; // status of syntax, validation and variable errors
     bool duplicate_errors_on_all = false; // report duplicates under field "__all__"
     bool forbid_mutations = false;        // the user lacks permission: every mutation answers 403
+    bool refuse_access_tokens = false;    // refreshes work, yet /api refuses every access token (401)
     FaultOptions faults;
     std::function<std::int64_t()> clock_ms; // milliseconds since the epoch; the system clock when empty
 };

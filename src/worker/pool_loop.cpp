@@ -192,7 +192,8 @@ void Pool::Impl::lease_more(double now) {
     if (stopping || now < lease_idle_until) {
         return;
     }
-    const std::size_t queued = ready.size() + rows_waiting(batches);
+    // Rows waiting for a re-refresh count too: else each 401 would lease (and refresh) a new batch.
+    const std::size_t queued = ready.size() + waiting_for_token.size() + rows_waiting(batches);
     const auto wanted = 2 * static_cast<std::size_t>(options.workers) * static_cast<std::size_t>(options.rows_per_request);
     if (queued >= wanted || context_jobs.size() > 1) {
         return;

@@ -32,4 +32,19 @@ failed=$(sql "SELECT count(*) FROM rows WHERE state = 'failed'")
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed' AND error_class != 'auth'")" 0 "failure class"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'pending'")" "$((800 - failed))" "rows left pending"
 expect_eq "$(sim_customers)" 0 "customers created"
-pass "auth: $refused refused after revocation, one re-refresh; a 403 stopped the run after $failed rows"
+stop_sim
+
+# Fresh tokens refused again: one re-refresh, then the run stops after --max-auth-failures, no loop.
+rm -f "$ONBOARD_DB"
+start_sim --refuse-access-tokens --latency-ms 5
+onboard import "$work/c.csv" >/dev/null
+run_job --workers 4 --batch-size 100 --max-auth-failures 3
+expect_eq "$status" 3 "exit code when fresh tokens keep being refused"
+grep -q "consecutive requests were refused with a fresh access token" "$work/run.err" \
+  || { cat "$work/run.err"; fail "the stop says why"; }
+expect_eq "$(sim_stat refreshes)" 2 "refreshes: the batch's and one re-refresh, then no more"
+[ "$(sim_stat graphql_requests)" -le 12 ] || fail "$(sim_stat graphql_requests) requests: the pool kept trying"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed' AND error_class = 'auth'")" \
+  "$(sql "SELECT count(*) FROM rows WHERE state = 'failed'")" "failed rows are auth failures"
+expect_eq "$(sim_customers)" 0 "customers created"
+pass "auth: $refused refused after revocation, one re-refresh; a 403 stopped the run after $failed rows; refused fresh tokens stopped it after $(sim_stat graphql_requests) requests"

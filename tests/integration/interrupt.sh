@@ -20,3 +20,30 @@ run_job --workers 8
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 400 "all rows after the next run"
 expect_one_customer_per_row
 pass "interrupt: $done_rows rows before SIGINT, the rest after"
+
+# A second SIGINT exits at once: what was in flight may have reached the server, so it is left as
+# outcome_unknown, and the next run reconciles it instead of sending it again.
+stop_sim
+rm -f "$ONBOARD_DB"
+start_sim --latency-ms 400
+make_csv 200 "$work/d.csv"
+onboard import "$work/d.csv" >/dev/null
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --workers 16 --batch-size 50 >"$work/run2.out" 2>"$work/run2.err" &
+pid=$!
+sleep 1
+kill -INT "$pid"; sleep 0.05; kill -INT "$pid"
+started=$(date +%s%N)
+set +e; wait "$pid"; status=$?; set -e
+waited_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+expect_eq "$status" 130 "exit code after two SIGINTs"
+[ "$waited_ms" -lt 350 ] || fail "the second SIGINT waited ${waited_ms} ms for answers in flight"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'in_flight'")" 0 "rows left leased"
+unknown=$(sql "SELECT count(*) FROM rows WHERE state = 'outcome_unknown'")
+[ "$unknown" -gt 0 ] || fail "nothing was in flight at the second SIGINT"
+sleep 0.5 # let the simulator finish what it had
+run_job --workers 16
+[ "$status" -eq 0 ] || fail "the run after two SIGINTs exit $status"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 200 "all rows after the next run"
+expect_one_customer_per_row
+[ "$(sql "SELECT count(*) FROM rows WHERE reconciled = 1")" -gt 0 ] || fail "no row in flight was reconciled"
+pass "two SIGINTs: $unknown rows in flight left to reconcile, then every row once"

@@ -298,6 +298,18 @@ TEST_CASE("with forbid_mutations every mutation is 403 and nothing is created; q
     CHECK(sim.stat("forbidden") == 1);
 }
 
+TEST_CASE("with refuse_access_tokens a fresh token is refused too", "[sim]") {
+    SimulatorOptions options;
+    options.refuse_access_tokens = true;
+    Running sim(options);
+    auto client = sim.client();
+    const Answer refused = create(client, access_token(client), "Never");
+    CHECK(refused.status == 401);
+    CHECK(refused.body == k_unauthorized);
+    CHECK(sim.stat("refreshes") == 1);
+    CHECK(sim.stat("customers") == 0);
+}
+
 TEST_CASE("a request body that is not a GraphQL request is 400", "[sim]") {
     Running sim;
     auto client = sim.client();
