@@ -6,12 +6,18 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 using onboard::http::Client;
@@ -91,7 +97,57 @@ std::vector<std::pair<std::uint64_t, Response>> wait_for(Client& client, std::si
     return all;
 }
 
+// A self-signed certificate for 127.0.0.1 and its key, as PEM files (no CA vouches for it).
+void write_self_signed(const std::string& cert_path, const std::string& key_path) {
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    X509* cert = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1,
+                               -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_sign(cert, key, EVP_sha256());
+    std::FILE* out = std::fopen(cert_path.c_str(), "w");
+    PEM_write_X509(out, cert);
+    std::fclose(out);
+    out = std::fopen(key_path.c_str(), "w");
+    PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(out);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
 } // namespace
+
+TEST_CASE("an https server whose certificate nobody vouches for is refused before anything is sent", "[http]") {
+    const std::string dir = std::filesystem::temp_directory_path() / ("onboard-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    write_self_signed(dir + "/cert.pem", dir + "/key.pem");
+    httplib::SSLServer server((dir + "/cert.pem").c_str(), (dir + "/key.pem").c_str());
+    std::atomic<int> handled{0};
+    server.Post("/api", [&](const httplib::Request&, httplib::Response& response) {
+        ++handled;
+        response.set_content("{}", "application/json");
+    });
+    const int port = server.bind_to_any_port("127.0.0.1");
+    std::thread serving([&] { server.listen_after_bind(); });
+    while (!server.is_running()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    Client client;
+    client.start(1, Request{"POST", "https://127.0.0.1:" + std::to_string(port) + "/api", {}, "{}"});
+    const auto done = wait_for(client, 1);
+    server.stop();
+    serving.join();
+    std::filesystem::remove_all(dir);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].second.failure == Failure::connect);
+    CHECK_FALSE(done[0].second.outcome_unknown());
+    CHECK(handled == 0);
+}
 
 TEST_CASE("a POST carries its body and headers and returns status, headers and body", "[http]") {
     LoopbackServer server;
