@@ -41,7 +41,9 @@ RetryPlan plan_retry(const workflow::FailureAction* action, const workflow::Step
 } // namespace
 
 void Pool::Impl::on_row_step(Row& row, const Exchange& exchange, const http::Response& response) {
-    on_row_result(row, exchange, response, runner.judge(*row_steps[row.step], context_for(row), response));
+    workflow::Context context = context_for(row);
+    const workflow::StepResult result = runner.judge(*row_steps[row.step], context, response);
+    on_row_result(row, exchange, response, result, std::move(context));
 }
 
 // Several rows shared one document: each is judged on its own alias, then handled as if alone.
@@ -53,15 +55,15 @@ void Pool::Impl::on_rows_step(const Exchange& exchange, const http::Response& re
     const std::vector<workflow::StepResult> results = multi_row->judge(runner, contexts, response);
     for (std::size_t i = 0; i < exchange.rows.size(); ++i) {
         if (!exchange.rows[i]->done) {
-            on_row_result(*exchange.rows[i], exchange, response, results[i]);
+            on_row_result(*exchange.rows[i], exchange, response, results[i], std::move(contexts[i]));
         }
     }
 }
 
+// `context` is the row's as its request was judged (context_for, built once per answer).
 void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::Response& response,
-                               const workflow::StepResult& result) {
+                               const workflow::StepResult& result, workflow::Context context) {
     const workflow::Step& step = *row_steps[row.step];
-    const workflow::Context context = context_for(row);
     store::AttemptRecord attempt = attempt_for(row, exchange, response, "create");
     ++row.attempts;
     const double now = store::now_unix();
@@ -77,7 +79,8 @@ void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::R
     row.open_attempt = 0; // every path below records this attempt
     if (result.succeeded) {
         std::string error;
-        core::Json outputs = runner.finish(context_for(row), error);
+        context.step_outputs[step.id] = result.outputs;
+        core::Json outputs = runner.finish(context, error);
         if (error.empty()) {
             succeed(row, std::move(attempt), std::move(outputs), false);
         } else if (row.attempts > 1) {
