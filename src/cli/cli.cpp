@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "loader/importer.hpp"
+#include "report/filter.hpp"
 #include "report/retry.hpp"
 #include "report/summary.hpp"
 #include "store/store.hpp"
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -121,6 +123,22 @@ int run_check(const GlobalOptions& global) {
     return k_exit_ok;
 }
 
+// The refresh token goes to this host: https, or plain http to this machine's loopback only.
+void check_api_url(const std::string& url) {
+    const auto scheme_end = url.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+    if (scheme != "https" && scheme != "http") {
+        throw UsageError("--api-url \"" + url + "\": give an https:// URL (e.g. https://app.prismatic.io)");
+    }
+    std::string host = url.substr(scheme_end + 3);
+    host = host.substr(0, host.find('/'));
+    const bool bracketed = !host.empty() && host.front() == '[';
+    host = bracketed ? host.substr(1, host.find(']') - 1) : host.substr(0, host.rfind(':'));
+    if (scheme == "http" && host != "127.0.0.1" && host != "::1" && host != "localhost") {
+        throw UsageError("--api-url \"" + url + "\": plain http would send the refresh token in clear text; use https");
+    }
+}
+
 int exit_code_for(const worker::RunTotals& totals, const store::StateCounts& counts) {
     if (totals.aborted) {
         return k_exit_aborted;
@@ -132,6 +150,9 @@ int exit_code_for(const worker::RunTotals& totals, const store::StateCounts& cou
 }
 
 int run_run(const GlobalOptions& global, RunCommand& command) {
+    if (!command.log_file.empty()) {
+        refuse_database_as_output(command.log_file, global.db, "run --log-file");
+    }
     auto secrets = start_logging(global, command.log_file);
     const workflow::Workflow job = load_job(global);
     for (const auto& warning : job.warnings()) {
@@ -140,6 +161,7 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     core::Json run_inputs = collect_run_inputs(job, command.refresh_token_file, *secrets);
     worker::PoolOptions options = command.pool;
     options.api_url = !command.api_url.empty() ? command.api_url : job.default_server_url();
+    check_api_url(options.api_url);
     options.refresh_token_file = command.refresh_token_file;
     if (command.import_id > 0) {
         options.import_id = command.import_id;
@@ -148,7 +170,8 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
         options.rows_per_request < 1) {
         throw UsageError("--workers, --batch-size, --rows-per-request, --max-attempts and --timeout must be positive");
     }
-    store::Store store(global.db);
+    store::Store store(global.db, store::OpenMode::existing);
+    report::require_import(store, options.import_id, "run");
     if (command.retry_failed) {
         report::RetryFilter filter;
         filter.import_id = options.import_id;
@@ -224,11 +247,27 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
 
 } // namespace
 
+void refuse_database_as_output(const std::string& path, const std::string& db, const std::string& where) {
+    std::error_code error;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        const std::string file = db + suffix;
+        if (path == file || (std::filesystem::exists(path, error) && std::filesystem::exists(file, error) &&
+                             std::filesystem::equivalent(path, file, error))) {
+            throw UsageError(where + ": \"" + path + "\" is the results database" +
+                             (*suffix != '\0' ? std::string(" (its ") + (suffix + 1) + " file)" : std::string()) +
+                             "; writing there would destroy every recorded result");
+        }
+    }
+}
+
 int run(int argc, char** argv) {
     CLI::App app{"onboard: create Prismatic customers from a CSV, exactly once, and know what happened to every row"};
     app.set_version_flag("--version", std::string("onboard ") + ONBOARD_VERSION);
     app.require_subcommand(1);
     GlobalOptions global;
+    if (const char* db = std::getenv("ONBOARD_DB"); db != nullptr && *db != '\0') {
+        global.db = db;
+    }
     int exit_code = k_exit_ok;
     ImportCommand import_command;
     RunCommand run_command;

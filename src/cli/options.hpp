@@ -20,14 +20,19 @@ struct GlobalOptions {
     std::string log_level = "warn"; // --log-level
 };
 
+// Throws UsageError when `path` (an --out or --log-file) is the results database `db` or one of its
+// WAL files: writing there would destroy every recorded result.
+void refuse_database_as_output(const std::string& path, const std::string& db, const std::string& where);
+
 // Adds --db and --workflow (with their env fallbacks) to a subcommand.
 inline void add_global_options(CLI::App& command, GlobalOptions& options) {
-    command.add_option("--db", options.db, "results database (env ONBOARD_DB)")
-        ->envname("ONBOARD_DB")
-        ->capture_default_str();
+    // No envname: every subcommand binds the same variable, and CLI11 then let ONBOARD_DB overwrite
+    // a --db given on the command line. cli::run puts ONBOARD_DB in the default instead.
+    command.add_option("--db", options.db, "results database (env ONBOARD_DB)")->capture_default_str();
     command.add_option("--workflow", options.workflow, "Arazzo workflow file (default: the shipped job)");
     command.add_option("--log-level", options.log_level, "trace|debug|info|warn|error|off")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
 
 } // namespace onboard::cli

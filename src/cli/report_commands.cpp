@@ -22,11 +22,14 @@ namespace {
 // Where a command's output goes and how it looks.
 struct Output {
     std::string format = "table";
-    std::string out; // empty: stdout
+    std::string out;                      // empty: stdout
+    const GlobalOptions* global = nullptr; // for the --db an --out must not overwrite
 };
 
-void add_output_options(CLI::App& command, Output& output, const std::string& default_format) {
+void add_output_options(CLI::App& command, Output& output, const std::string& default_format,
+                        const GlobalOptions& global) {
     output.format = default_format;
+    output.global = &global;
     command.add_option("--format", output.format, "table|csv|json|jsonl")->capture_default_str();
     command.add_option("--out", output.out, "write to this file instead of stdout");
 }
@@ -35,11 +38,13 @@ bool colour_wanted(const Output& output) {
     return output.out.empty() && isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;
 }
 
-void write_output(const std::string& text, const std::string& path, const std::string& where) {
+void write_output(const std::string& text, const std::string& path, const std::string& where,
+                  const std::string& db = "") {
     if (path.empty()) {
         std::cout << text << std::flush;
         return;
     }
+    refuse_database_as_output(path, db, where);
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     file << text;
     file.close();
@@ -74,7 +79,7 @@ void emit(const report::ResultSet& result, const Output& output, const std::stri
     options.width = output.out.empty() ? report::terminal_width() : 0;
     options.color = colour_wanted(output);
     options.csv_safety = safety;
-    write_output(report::render(result, options), output.out, where);
+    write_output(report::render(result, options), output.out, where, output.global->db);
     if (options.format == report::Format::table) {
         note_left_out(result, options.width, where);
     }
@@ -150,7 +155,7 @@ void add_report(CLI::App& app, GlobalOptions& global, int& exit_code) {
     command->add_option("--status,--state", options->filter.states, "only rows in these states");
     command->add_option("--class", options->filter.classes, "only rows with these failure classes");
     add_import_option(*command, options->import);
-    add_output_options(*command, options->output, "table");
+    add_output_options(*command, options->output, "table", global);
     command->callback([&global, &exit_code, options] {
         store::Store store(global.db, store::OpenMode::read_only);
         options->filter.import_id = options->import.value();
@@ -179,7 +184,7 @@ void add_export(CLI::App& app, GlobalOptions& global, int& exit_code) {
         "--safe-for-spreadsheet", options->safe,
         "neutralise formula-like cells in the source columns too (they then re-import changed)");
     add_import_option(*command, options->import);
-    add_output_options(*command, options->output, "csv");
+    add_output_options(*command, options->output, "csv", global);
     command->callback([&global, &exit_code, options] {
         if (!options->failed && !options->succeeded) {
             throw UsageError("export: give --failed or --succeeded");
@@ -205,7 +210,7 @@ void add_query(CLI::App& app, GlobalOptions& global, int& exit_code) {
     auto options = std::make_shared<Options>();
     command->add_option("sql", options->sql, "the SQL statement (see README for useful ones)")
         ->required();
-    add_output_options(*command, options->output, "table");
+    add_output_options(*command, options->output, "table", global);
     command->callback([&global, &exit_code, options] {
         store::Store store(global.db, store::OpenMode::read_only);
         emit(report::run_query(store, options->sql), options->output, "query");
@@ -228,7 +233,7 @@ void add_retry(CLI::App& app, GlobalOptions& global, int& exit_code) {
     command->add_option("--line", options->filter.lines, "only rows starting at these CSV lines");
     command->callback([&global, &exit_code, options] {
         options->filter.import_id = options->import.value();
-        store::Store store(global.db);
+        store::Store store(global.db, store::OpenMode::existing);
         const auto requeued = report::requeue_failed(store, options->filter);
         const auto left = report::count_leftovers(store, options->filter);
         std::string text = requeued > 0 ? "requeued " + rows_text(requeued, "failed") +

@@ -20,7 +20,7 @@ namespace {
 // commits since the previous checkpoint, never consistency (see README "Durability").
 void configure(SQLite::Database& db, OpenMode mode) {
     db.setBusyTimeout(10000);
-    if (mode == OpenMode::read_write) {
+    if (mode != OpenMode::read_only) {
         db.exec("PRAGMA journal_mode=WAL");
         db.exec("PRAGMA synchronous=NORMAL");
         // The unique name and externalId indexes take rows in random order: a 32 MB page cache keeps
@@ -66,12 +66,34 @@ void migrate(SQLite::Database& db, const std::string& path) {
 
 } // namespace
 
+// The reason a database path cannot be used, in the user's terms, or "" when it may be opened.
+std::string unusable_path(const std::string& path, OpenMode mode) {
+    if (path == ":memory:") {
+        return "";
+    }
+    std::error_code error;
+    const std::filesystem::path file(path);
+    if (std::filesystem::is_directory(file, error)) {
+        return "is a directory, not a database file";
+    }
+    if (!std::filesystem::exists(file, error)) {
+        if (mode != OpenMode::read_write) {
+            return "no such database (run `onboard import` first)";
+        }
+        const auto parent = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+        if (!std::filesystem::is_directory(parent, error)) {
+            return "cannot create the database: no directory \"" + parent.string() + "\"";
+        }
+    }
+    return "";
+}
+
 Store::Store(const std::string& path, OpenMode mode) {
+    if (const std::string problem = unusable_path(path, mode); !problem.empty()) {
+        throw StoreError(path + ": " + problem);
+    }
     try {
         if (mode == OpenMode::read_only) {
-            if (path != ":memory:" && !std::filesystem::exists(path)) {
-                throw StoreError(path + ": no such database (run `onboard import` first)");
-            }
             m_db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
             configure(*m_db, mode);
             if (user_version(*m_db) > k_migrations.back().version) {

@@ -14,7 +14,9 @@
 
 namespace onboard::store {
 
-enum class OpenMode { read_write, read_only };
+// read_write creates the database when missing (import); existing refuses a missing one (run,
+// retry); read_only refuses it too and never writes (status, report, export, query).
+enum class OpenMode { read_write, existing, read_only };
 
 // What `onboard import` records about a file before its rows.
 struct ImportInfo {

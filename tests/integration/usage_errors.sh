@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Mistakes a user makes on the command line get a clear error and exit 2, and destroy nothing.
+source "$(dirname "$0")/lib.sh"
+# expect_usage_error MESSAGE COMMAND...: exit 2 and MESSAGE on stderr.
+expect_usage_error() {
+  local message=$1; shift
+  set +e; "$@" >"$work/out" 2>"$work/err"; local status=$?; set -e
+  [ "$status" -eq 2 ] || { cat "$work/err"; fail "$*: exit $status, expected 2"; }
+  grep -qF -- "$message" "$work/err" || { cat "$work/err"; fail "$*: expected \"$message\""; }
+}
+onboard import "$SOURCE_DIR/samples/bad/ragged.csv" >/dev/null || true
+before=$(sql "SELECT count(*) FROM rows")
+expect_usage_error "is the results database; writing there would destroy every recorded result" \
+  onboard export --failed --out "$ONBOARD_DB"
+expect_usage_error "(its wal file)" onboard query "SELECT 1" --out "$ONBOARD_DB-wal"
+expect_usage_error "run --log-file: \"$ONBOARD_DB\" is the results database" \
+  onboard run --api-url http://127.0.0.1:9 --log-file "$ONBOARD_DB"
+expect_eq "$(sql "SELECT count(*) FROM rows")" "$before" "rows after the refused commands"
+expect_usage_error "$work/typo.db: no such database (run \`onboard import\` first)" \
+  onboard run --db "$work/typo.db" --api-url http://127.0.0.1:9
+[ ! -e "$work/typo.db" ] || fail "run created the mistyped database"
+expect_usage_error "$work/typo.db: no such database" onboard retry --db "$work/typo.db"
+expect_usage_error "$work: is a directory, not a database file" onboard status --db "$work"
+expect_usage_error "cannot create the database: no directory \"$work/nowhere\"" \
+  onboard import "$SOURCE_DIR/samples/bad/ragged.csv" --db "$work/nowhere/x.db"
+expect_usage_error "give an https:// URL" onboard run --api-url 127.0.0.1:9
+expect_usage_error "give an https:// URL" onboard run --api-url file:///etc/passwd
+expect_usage_error "plain http would send the refresh token in clear text" onboard run --api-url http://example.com
+expect_usage_error "--log-level: bogus not in" onboard status --log-level bogus
+expect_usage_error "run: no import with id 9" onboard run --api-url http://127.0.0.1:9 --import 9
+pass "usage errors"
