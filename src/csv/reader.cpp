@@ -139,6 +139,7 @@ void Reader::parse(Record& record) {
     record.line = m_line;
     record.fields.assign(1, std::string());
     record.error.clear();
+    record.raw.clear();
     m_mark = m_pos;
     std::size_t first_break = k_none; // offset from the mark just past the first line break
     State state = State::field_start;
@@ -224,6 +225,12 @@ void Reader::parse(Record& record) {
 // Marks the record malformed and resumes at the physical line after its first line.
 void Reader::fail(Record& record, std::string reason, std::size_t first_break) {
     record.error = std::move(reason);
+    std::size_t end = first_break != k_none ? m_mark + first_break : m_buffer.find_first_of("\r\n", m_mark);
+    end = std::min({end == k_none ? m_buffer.size() : end, m_buffer.size(), m_mark + k_raw_bytes});
+    record.raw.assign(m_buffer, m_mark, end - m_mark);
+    while (!record.raw.empty() && (record.raw.back() == '\n' || record.raw.back() == '\r')) {
+        record.raw.pop_back();
+    }
     if (first_break != k_none) {
         m_pos = m_mark + first_break;
         m_line = record.line + 1;

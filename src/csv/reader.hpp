@@ -30,7 +30,11 @@ struct Record {
     std::int64_t line = 0;
     std::vector<std::string> fields;
     std::string error; // not empty when the record is malformed: the reason; fields are then partial
+    std::string raw;   // when malformed: its first physical line as it was (at most k_raw_bytes)
 };
+
+// Bytes of a malformed record's text kept in Record::raw.
+inline constexpr std::size_t k_raw_bytes = 4096;
 
 // A streaming RFC 4180 reader with bounded memory.
 //

@@ -112,6 +112,7 @@ void keep_keys(const csv::Record& record, const ColumnMap& map, store::NewRow& r
 }
 
 std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row);
+std::string record_text(const csv::Record& record, const store::NewRow& row, const ColumnMap& map);
 
 // Fills `row` from the record; returns why it cannot be queued, if it cannot. A rejected row keeps
 // the keys it can be read with (keep_keys).
@@ -126,14 +127,41 @@ std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& ma
     row.inputs = core::Json::object();
     row.name.reset();
     row.external_id.reset();
+    row.raw_record.reset();
     auto issue = check_and_fill(record, map, row);
     if (issue) {
         row.inputs = core::Json::object();
         row.name.reset();
         row.external_id.reset();
         keep_keys(record, map, row);
+        if (!record.error.empty() || record.fields.size() != map.header.size()) {
+            row.raw_record = record_text(record, row, map);
+        }
     }
     return issue;
+}
+
+// A malformed record as it was in the file: the reader's text of its first line, or its fields
+// written again (quoted where needed) when they are complete or a secret column must stay out.
+std::string record_text(const csv::Record& record, const store::NewRow& row, const ColumnMap& map) {
+    if (!record.error.empty() && map.refused_positions.empty()) {
+        return record.raw;
+    }
+    std::string out;
+    for (std::size_t i = 0; i < row.source.size(); ++i) {
+        const std::string& field = row.source[i];
+        out += i == 0 ? "" : std::string(1, map.delimiter);
+        if (field.find_first_of(std::string("\"\r\n") + map.delimiter) == std::string::npos) {
+            out += field;
+            continue;
+        }
+        out += '"';
+        for (const char c : field) {
+            out += c == '"' ? "\"\"" : std::string(1, c);
+        }
+        out += '"';
+    }
+    return out;
 }
 
 // The checks of build_row, filling `row` as they pass.
@@ -255,7 +283,7 @@ void load_record(const csv::Record& record, const ColumnMap& map, store::Store& 
         return; // a line of blanks is a blank line
     }
     if (auto issue = build_row(record, map, row)) {
-        store.reject_row(import_id, record.line, row.source, row.inputs, issue->message);
+        store.reject_row(import_id, record.line, row.source, row.inputs, issue->message, row.raw_record);
         note_rejection(summary, std::move(*issue));
         return;
     }
@@ -289,7 +317,8 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     if (!record.error.empty()) {
         throw InputError(source, record.line, "header: " + record.error);
     }
-    const ColumnMap map = map_columns(record.fields, options, source, record.line);
+    ColumnMap map = map_columns(record.fields, options, source, record.line);
+    map.delimiter = reader.delimiter();
     for (const auto& [input, column] : map.entries) {
         summary.mapping[input->name] = map.header[column];
     }

@@ -20,6 +20,7 @@ struct ColumnMap {
     std::vector<std::string> ignored;
     std::vector<std::string> refused;             // columns named like a run input
     std::vector<std::size_t> refused_positions;   // their positions: their values are never stored
+    char delimiter = ',';                         // the file's, for rewriting a malformed record
 };
 
 // Maps header columns to the inputs not listed in options.run_inputs, by column_key or --map.

@@ -26,8 +26,9 @@ core::Json column_value(const SQLite::Column& column) {
 }
 
 // The columns a failed export appends after the source's.
-constexpr std::array<const char*, 4> k_failure_columns{"line", "error_class", "error_message",
-                                                       "attempts"};
+// `record` holds a malformed record's text; its source columns are left empty, as they may be shifted.
+constexpr std::array<const char*, 5> k_failure_columns{"line", "error_class", "error_message",
+                                                       "attempts", "record"};
 
 // A source column a failed export drops: one of its own columns, left in the file by an earlier
 // export that was fixed and imported again (its values are that round's, the appended ones are
@@ -76,7 +77,7 @@ struct ColumnUnion {
 struct FailedRow {
     std::int64_t import_id = 0;
     core::Json source;
-    core::Json line, error_class, error_message, attempts;
+    core::Json line, error_class, error_message, attempts, record;
 };
 
 std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64_t> import_id,
@@ -89,7 +90,7 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
     SQLite::Statement select(
         store.database(),
         "SELECT r.import_id, r.source, i.columns, r.line, r.error_class, "
-        "r.error_message, r.attempts FROM rows r JOIN imports i ON i.id = r.import_id" +
+        "r.error_message, r.attempts, r.raw_record FROM rows r JOIN imports i ON i.id = r.import_id" +
             where.text() + " ORDER BY r.import_id, r.line");
     where.bind(select);
     std::vector<FailedRow> rows;
@@ -99,7 +100,8 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
                       column_value(select.getColumn(3)),
                       column_value(select.getColumn(4)),
                       column_value(select.getColumn(5)),
-                      column_value(select.getColumn(6))};
+                      column_value(select.getColumn(6)),
+                      select.getColumn(7).isNull() ? core::Json("") : core::Json(select.getColumn(7).getString())};
         columns.add(row.import_id,
                     core::Json::parse(select.getColumn(2).getString(), "imports.columns"));
         rows.push_back(std::move(row));
@@ -224,9 +226,10 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
     }
     std::size_t extras = 0;
     for (const auto& row : rows) {
-        extras =
-            std::max(extras, row.source.size() -
-                                 std::min(row.source.size(), columns.slots[row.import_id].size()));
+        if (row.record.as_string().empty()) {
+            extras = std::max(extras, row.source.size() -
+                                          std::min(row.source.size(), columns.slots[row.import_id].size()));
+        }
     }
     ResultSet result;
     result.columns = columns.names;
@@ -247,14 +250,17 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
     for (const auto& row : rows) {
         const auto& slot = columns.slots[row.import_id];
         std::vector<core::Json> cells(width, core::Json(""));
-        for (std::size_t k = 0; k < row.source.size(); ++k) {
+        // A malformed record's fields are not spread over the columns (they may be shifted): a fixed
+        // copy is typed in from `record`, and an unedited one is rejected again, not half imported.
+        const std::size_t spread = row.record.as_string().empty() ? row.source.size() : 0;
+        for (std::size_t k = 0; k < spread; ++k) {
             const std::size_t to =
                 k < slot.size() ? slot[k] : columns.names.size() + (k - slot.size());
             if (to != k_dropped) {
                 cells[to] = row.source.items()[k];
             }
         }
-        for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts}) {
+        for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts, &row.record}) {
             cells.push_back(*value);
         }
         result.rows.push_back(std::move(cells));

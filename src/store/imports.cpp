@@ -318,11 +318,12 @@ bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::i
 }
 
 void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
-                       const core::Json& inputs, const std::string& reason) {
+                       const core::Json& inputs, const std::string& reason,
+                       const std::optional<std::string>& raw_record) {
     guarded("reject row", [&] {
         auto& insert = cached("INSERT INTO rows (import_id, line, state, name, external_id, inputs, source, "
-                              "error_class, error_message, updated_at) "
-                              "VALUES (?, ?, 'rejected', ?, ?, ?, ?, 'invalid_input', ?, ?)");
+                              "error_class, error_message, updated_at, raw_record) "
+                              "VALUES (?, ?, 'rejected', ?, ?, ?, ?, 'invalid_input', ?, ?, ?)");
         insert.bind(1, import_id);
         insert.bind(2, static_cast<std::int64_t>(line));
         detail::bind_optional(insert, 3, string_member(inputs, "name"));
@@ -331,6 +332,7 @@ void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vec
         insert.bind(6, json_array(source));
         bind_text_or_null(insert, 7, reason);
         insert.bind(8, now_iso8601());
+        detail::bind_optional(insert, 9, raw_record);
         insert.exec();
     });
 }

@@ -44,6 +44,7 @@ struct NewRow {
     std::optional<std::string> external_id;
     core::Json inputs;               // object of workflow inputs taken from the CSV
     std::vector<std::string> source; // the record's fields as in the file
+    std::optional<std::string> raw_record; // a malformed record's text (wrong field count, broken quoting)
 };
 
 // The answer to queueing a row: accepted, or the live row it collides with.
@@ -158,7 +159,8 @@ public:
     static constexpr std::size_t k_queue_group = 64;
     // Records a record rejected at import (state 'rejected', class 'invalid_input').
     void reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
-                    const core::Json& inputs, const std::string& reason);
+                    const core::Json& inputs, const std::string& reason,
+                    const std::optional<std::string>& raw_record = std::nullopt);
     void finish_import(std::int64_t import_id, const ImportCounts& counts);
 
     // --- run ---

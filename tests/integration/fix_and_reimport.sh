@@ -72,14 +72,26 @@ more=$(sql "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.row_id WHERE
 # Export, fix as a spreadsheet user would (sqlite3 reads and writes the CSV), import, run.
 onboard export --failed --out "$work/failed.csv"
 expect_eq "$(head -1 "$work/failed.csv" | tr -d '\r')" \
-  "name,externalId,email,extra_1,line,error_class,error_message,attempts" "failed.csv header"
-grep -q '^=Eq Co,EXT-61,' "$work/failed.csv" || fail "the formula-like name is not exported verbatim"
+  "name,externalId,email,line,error_class,error_message,attempts,record" "failed.csv header"
+# A malformed record (wrong field count) comes back whole in `record`, its columns left empty.
+grep -q ",\"'=Eq Co,EXT-61,eq@example.org,extra\"" "$work/failed.csv" || fail "the malformed record is not exported whole (neutralised: record is never imported)"
+grep -q '^,,,26,invalid_input,"too few fields (2, header has 3)",0,"Short Co,short@example.org"' "$work/failed.csv" \
+  || fail "a short record is not padded into wrong columns"
+# Imported again unedited, the malformed rows are refused again: nothing half-read is created.
+rm -f "$work/scratch.db"
+onboard import "$work/failed.csv" --db "$work/scratch.db" >/dev/null || true
+expect_eq "$(sqlite3 "$work/scratch.db" "SELECT group_concat(line || ' ' || error_message, '; ') FROM rows
+  WHERE state = 'rejected' AND line BETWEEN 4 AND 6")" \
+  '4 column "name" is empty; 5 column "name" is empty; 6 column "name" is empty' \
+  "the unedited malformed rows are refused again"
 sqlite3 "$work/sheet.db" <<SQL
 .import --csv $work/failed.csv sheet
+UPDATE sheet SET name = 'Short Co', externalId = 'EXT-81', email = 'short@example.org', record = '' WHERE line = '26';
+UPDATE sheet SET name = '=Eq Co', externalId = 'EXT-61', email = 'eq@example.org', record = '' WHERE line = '27';
+UPDATE sheet SET name = 'Bad "Quote", Ltd' || char(10) || 'Next line', externalId = 'EXT-62',
+                 email = 'bad@example.org', record = '' WHERE line = '28';
 UPDATE sheet SET name = 'Fixed Name ' || line WHERE name = '';
 UPDATE sheet SET name = 'Taken Name (ours)' WHERE name = 'Taken Name';
-UPDATE sheet SET email = externalId, externalId = 'EXT-81' WHERE error_message LIKE 'too few fields%';
-UPDATE sheet SET extra_1 = '' WHERE error_message LIKE 'too many fields%';
 DELETE FROM sheet WHERE error_class = 'invalid_input' AND error_message LIKE 'duplicate%';
 .headers on
 .mode csv

@@ -320,3 +320,27 @@ TEST_CASE("column keys drop case, spaces, underscores and dashes", "[loader]") {
     CHECK(loader::column_key("external_id") == "externalid");
     CHECK(loader::column_key("Refresh-Token") == "refreshtoken");
 }
+
+TEST_CASE("a malformed record keeps its text as it was; well-formed rejections keep none", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("m.csv", "name,externalId,email\n"
+                                         "Moreno, Bianca,C-2,m@x.org\n"    // too many fields
+                                         "Carol,c@x.org\n"                 // too few
+                                         "bad\"quote,B-1,x@y\n"            // broken quoting
+                                         ",C-5,e@x.org\n"                  // empty name: fields are right
+                                         "\"Semi; \"\"Q\"\"\",C-6,q@x\n"); // fine
+    store::Store db(":memory:");
+    loader::import_csv(seed_options(file), db);
+    CHECK(column(db, "SELECT group_concat(line || '=' || COALESCE(raw_record, 'NULL'), ' | ') FROM "
+                     "(SELECT line, raw_record FROM rows ORDER BY line)") ==
+          "2=Moreno, Bianca,C-2,m@x.org | 3=Carol,c@x.org | 4=bad\"quote,B-1,x@y | 5=NULL | 6=NULL");
+}
+
+TEST_CASE("a malformed record's text leaves out a secret column", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("s.csv", "name,refresh_token\nAda,rt-secret,extra\nBo\"b,rt-other\n");
+    store::Store db(":memory:");
+    loader::import_csv(seed_options(file), db);
+    CHECK(column(db, "SELECT group_concat(raw_record, ' | ') FROM (SELECT raw_record FROM rows ORDER BY line)") ==
+          "Ada,[redacted],extra | Bo");
+}

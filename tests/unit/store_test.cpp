@@ -93,13 +93,13 @@ TEST_CASE("a new database is migrated to the newest schema and reopening keeps i
     std::int64_t import_id = 0;
     {
         Store db(file.path);
-        CHECK(db.schema_version() == 5);
+        CHECK(db.schema_version() == 6);
         import_id = db.create_import(info("a.csv", "sha-a"));
         REQUIRE(db.queue_row(import_id, new_row(2, "Ada", "C-1")).accepted);
         db.finish_import(import_id, db.import_counts(import_id));
     }
     Store again(file.path, store::OpenMode::read_only);
-    CHECK(again.schema_version() == 5);
+    CHECK(again.schema_version() == 6);
     CHECK(again.find_import_by_sha256("sha-a") == import_id);
     CHECK(again.import_finished(import_id));
     CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows") ==
