@@ -268,6 +268,20 @@ void Store::update_row(const RowUpdate& update, int increment) {
     }
 }
 
+std::optional<double> Store::first_create_time(std::int64_t row_id) {
+    return guarded("first create time", [&]() -> std::optional<double> {
+        auto& select = cached("SELECT (julianday(MIN(started_at)) - 2440587.5) * 86400.0 FROM attempts "
+                              "WHERE row_id = ? AND kind = 'create'");
+        ResetOnExit reset(select);
+        select.bind(1, row_id);
+        select.executeStep();
+        if (select.isColumnNull(0)) {
+            return std::nullopt;
+        }
+        return select.getColumn(0).getDouble();
+    });
+}
+
 std::optional<double> Store::next_due_time(std::optional<std::int64_t> import_id) {
     return guarded("next due time", [&]() -> std::optional<double> {
         auto& select = cached("SELECT MIN(next_attempt_at) FROM rows WHERE state = 'pending' "

@@ -186,6 +186,8 @@ public:
     // Records an attempt (completing the one record_sending began when attempt.id is set) and the
     // row's new state atomically (callers batch these in a Transaction).
     void record(const AttemptRecord& attempt, const RowUpdate& update);
+    // Unix seconds of the row's first create attempt (written ahead or answered), if any.
+    std::optional<double> first_create_time(std::int64_t row_id);
     // Earliest next_attempt_at among pending rows, if any wait for a retry.
     std::optional<double> next_due_time(std::optional<std::int64_t> import_id);
 

@@ -158,7 +158,8 @@ void Pool::Impl::on_auth_failure(Row& row, store::AttemptRecord attempt, const w
 }
 
 void Pool::Impl::on_lookup(Row& row, const Exchange& exchange, const http::Response& response) {
-    const LookupResult found = read_lookup(response, row.leased.inputs);
+    flush(); // the row's attempts are all in the store before asking when it was first sent
+    const LookupResult found = read_lookup(response, row.leased.inputs, store.first_create_time(row.leased.id));
     store::AttemptRecord attempt = attempt_for(row, exchange, response, "reconcile");
     if (found.kind == LookupResult::Kind::found) {
         core::Json outputs = core::Json::object();

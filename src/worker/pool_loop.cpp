@@ -354,7 +354,9 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
             if (stopping) {
                 break;
             }
-            // Done when the last lease found nothing and no row waits for a retry time.
+            // Done when the last lease found nothing and no row waits for a retry time; rows just
+            // put back for a retry may still be in the unflushed results.
+            flush();
             if (queue_drained && !store.next_due_time(options.import_id)) {
                 break;
             }

@@ -2,6 +2,10 @@
 
 #include "core/error.hpp"
 
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
 namespace onboard::worker {
 
 namespace {
@@ -9,7 +13,7 @@ namespace {
 constexpr std::string_view k_lookup_query =
     "query reconcileCustomer($externalId: String, $name: String) {\n"
     "  customers(externalId: $externalId, name: $name, first: 2) {\n"
-    "    nodes { id name externalId }\n"
+    "    nodes { id name externalId createdAt }\n"
     "    totalCount\n"
     "  }\n"
     "}";
@@ -42,6 +46,16 @@ std::string base64url_decode(std::string_view text) {
     return out;
 }
 
+// Whether `node` may be the customer our first send created: not when it was created before it.
+bool created_after(const core::Json& node, std::optional<double> first_sent_at) {
+    const core::Json* created = node.find("createdAt");
+    if (!first_sent_at || created == nullptr || !created->is_string()) {
+        return true; // nothing to compare: the name match stands
+    }
+    const auto at = parse_iso8601(created->as_string());
+    return !at || *at >= *first_sent_at - k_clock_skew_seconds;
+}
+
 } // namespace
 
 http::Request build_lookup(const http::Request& create_request, const core::Json& row_inputs) {
@@ -67,7 +81,45 @@ http::Request build_lookup(const http::Request& create_request, const core::Json
     return request;
 }
 
-LookupResult read_lookup(const http::Response& response, const core::Json& row_inputs) {
+std::optional<double> parse_iso8601(std::string_view text) {
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+    const std::string copy(text);
+    if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
+                    &consumed) != 6) {
+        return std::nullopt;
+    }
+    std::tm utc{};
+    utc.tm_year = year - 1900;
+    utc.tm_mon = month - 1;
+    utc.tm_mday = day;
+    utc.tm_hour = hour;
+    utc.tm_min = minute;
+    utc.tm_sec = second;
+    double seconds = static_cast<double>(timegm(&utc));
+    std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+    if (!rest.empty() && rest.front() == '.') {
+        std::size_t digits = 1;
+        double scale = 0.1;
+        for (; digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits])); ++digits) {
+            seconds += (rest[digits] - '0') * scale;
+            scale /= 10;
+        }
+        rest.remove_prefix(digits);
+    }
+    if (rest == "Z" || rest.empty()) {
+        return seconds;
+    }
+    int offset_hours = 0, offset_minutes = 0;
+    if ((rest.front() == '+' || rest.front() == '-') &&
+        std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &offset_hours, &offset_minutes) == 2) {
+        const double offset = offset_hours * 3600.0 + offset_minutes * 60.0;
+        return rest.front() == '+' ? seconds - offset : seconds + offset;
+    }
+    return std::nullopt;
+}
+
+LookupResult read_lookup(const http::Response& response, const core::Json& row_inputs,
+                         std::optional<double> first_sent_at) {
     LookupResult result;
     if (response.failure != http::Failure::none) {
         result.message = "lookup failed: " + response.failure_message;
@@ -98,10 +150,12 @@ LookupResult read_lookup(const http::Response& response, const core::Json& row_i
         const core::Json* node_name = node.find("name");
         const core::Json* node_external = node.find("externalId");
         const bool name_matches = node_name != nullptr && node_name->is_string() && node_name->as_string() == name;
+        const bool node_has_external =
+            node_external != nullptr && node_external->is_string() && !node_external->as_string().empty();
         const bool external_matches =
-            external_id.empty() || (node_external != nullptr && node_external->is_string() &&
-                                    node_external->as_string() == external_id);
-        if (id != nullptr && id->is_string() && name_matches && external_matches) {
+            external_id.empty() ? !node_has_external : node_has_external && node_external->as_string() == external_id;
+        if (id != nullptr && id->is_string() && name_matches && external_matches &&
+            (!external_id.empty() || created_after(node, first_sent_at))) {
             result.kind = LookupResult::Kind::found;
             result.customer_id = id->as_string();
             result.customer = node;
@@ -110,8 +164,10 @@ LookupResult read_lookup(const http::Response& response, const core::Json& row_i
     }
     result.kind = nodes->items().empty() ? LookupResult::Kind::not_found : LookupResult::Kind::conflict;
     if (result.kind == LookupResult::Kind::conflict) {
-        result.message = "a customer with this " + std::string(external_id.empty() ? "name" : "externalId") +
-                         " exists with other values";
+        result.message = external_id.empty()
+                             ? "a customer with this name exists with an externalId, or from before this row was "
+                               "first sent: someone else's"
+                             : "a customer with this externalId exists with other values";
     }
     return result;
 }

@@ -26,3 +26,16 @@ run_job --workers 32 --batch-size 50
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 200 "succeeded under a rate limit"
 expect_one_customer_per_row
 pass "rate limit: $(sim_stat rate_limited) answers were 429"
+
+# The last row in flight answered 5xx goes back for a retry: the run waits for its due time instead
+# of ending with it still pending. Seed 14: the refresh passes, the first create answers 500, the
+# next passes.
+stop_sim
+rm -f "$ONBOARD_DB"*
+start_sim --fail-rate 0.5 --seed 14
+printf 'name,externalId\nLast One,L-1\n' >"$work/last.csv"
+onboard import "$work/last.csv" >/dev/null
+run_job --workers 1
+[ "$status" -eq 0 ] || { cat "$work/run.out" "$work/run.err"; fail "run with a retried last row exit $status"; }
+expect_eq "$(sql "SELECT state || ' ' || attempts FROM rows")" "succeeded 2" "the last row, retried within the run"
+pass "a retried last row is sent again before the run ends"

@@ -105,6 +105,38 @@ TEST_CASE("a lookup finds the customer only when name and externalId match", "[w
     CHECK(found.message == "lookup answered HTTP 502");
 }
 
+TEST_CASE("a row without externalId is matched by name only to a customer it may have created", "[worker]") {
+    const Json inputs = Json::parse(R"({"name":"Ada"})");
+    const double first_sent = 1'796'000'000; // 2026-11-30T00:53:20Z
+    onboard::http::Response response;
+    response.status = 200;
+    auto answer = [&](const std::string& node) {
+        response.body = R"({"data":{"customers":{"nodes":[)" + node + R"(],"totalCount":1}}})";
+        return read_lookup(response, inputs, first_sent);
+    };
+    // Created after our first send (within the clock skew allowed): ours.
+    CHECK(answer(R"({"id":"c1","name":"Ada","externalId":null,"createdAt":"2026-11-30T00:53:18.500000+00:00"})").kind ==
+          LookupResult::Kind::found);
+    // Created a minute before we ever sent it: someone else's.
+    const auto before = answer(R"({"id":"c2","name":"Ada","externalId":null,"createdAt":"2026-11-30T00:52:20Z"})");
+    CHECK(before.kind == LookupResult::Kind::conflict);
+    CHECK(before.message == "a customer with this name exists with an externalId, or from before this row was first "
+                            "sent: someone else's");
+    // We never send an externalId for this row: a customer with one is not ours.
+    CHECK(answer(R"({"id":"c3","name":"Ada","externalId":"X-1","createdAt":"2026-11-30T01:00:00Z"})").kind ==
+          LookupResult::Kind::conflict);
+    // No createdAt to compare: the name match stands.
+    CHECK(answer(R"({"id":"c4","name":"Ada","externalId":null})").kind == LookupResult::Kind::found);
+}
+
+TEST_CASE("ISO 8601 date-times are read in UTC whatever their offset", "[worker]") {
+    CHECK(onboard::worker::parse_iso8601("2026-11-30T00:53:20Z") == std::optional<double>(1'796'000'000));
+    CHECK(onboard::worker::parse_iso8601("2026-11-30T01:53:20+01:00") == std::optional<double>(1'796'000'000));
+    CHECK(onboard::worker::parse_iso8601("2026-11-30T00:53:20.250Z").value() == Approx(1'796'000'000.25));
+    CHECK(onboard::worker::parse_iso8601("2026-11-30T00:53:20") == std::optional<double>(1'796'000'000));
+    CHECK_FALSE(onboard::worker::parse_iso8601("yesterday"));
+}
+
 TEST_CASE("the exp claim is read from a JWT and garbage is not a JWT", "[worker]") {
     // {"alg":"HS256"} . {"exp":1767225600} . signature
     CHECK(jwt_expiry("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3NjcyMjU2MDB9.c2ln") == std::optional<double>(1767225600));
