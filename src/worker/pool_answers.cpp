@@ -260,6 +260,7 @@ void Pool::Impl::context_ready(ContextJob& job) {
     context->step_outputs = std::move(job.outputs);
     context->from_rerefresh = job.replaces != nullptr;
     read_token_expiry(*context);
+    newest_context = context;
     if (job.batch == nullptr && job.replaces == nullptr) {
         return; // its batch was handed back while the refresh was in flight
     }

@@ -61,6 +61,8 @@ struct Pool::Impl {
     double last_lease_extension = 0;
     double lease_idle_until = 0;
     bool queue_drained = false; // the last lease found no row due
+    bool refresh_tokens_rotate = false;             // a refresh answered a new refresh token
+    std::shared_ptr<TokenContext> newest_context;   // the last batch-scoped outputs (access token)
     bool stopping = false;
     int consecutive_auth_failures = 0;
     double started = 0;

@@ -230,8 +230,13 @@ void Pool::Impl::lease_more(double now) {
     }
     ++totals.batches;
     batch->open_rows = batch->rows.size();
-    if (context_steps.empty()) {
-        batch->context = std::make_shared<TokenContext>();
+    // Each refresh with rotating refresh tokens retires the token it used: a run killed while one is
+    // in flight loses the only refresh token that still works. So with rotation a new batch shares
+    // the newest access token until it nears expiry, and refreshes are rare instead of per batch.
+    const bool share_token = refresh_tokens_rotate && newest_context && !newest_context->stale &&
+                             !token_needs_refresh(*newest_context, now);
+    if (context_steps.empty() || share_token) {
+        batch->context = context_steps.empty() ? std::make_shared<TokenContext>() : newest_context;
         for (auto& row : batch->rows) {
             ready.push_back(row.get());
         }

@@ -100,6 +100,7 @@ void Pool::Impl::remember_rotated_refresh_token(const http::Response& response) 
         return;
     }
     secrets->add(rotated->as_string());
+    refresh_tokens_rotate = true;
     for (const auto& name : workflow.secret_inputs()) {
         if (core::Json* value = run_inputs.find(name); value != nullptr && value->is_string()) {
             *value = rotated->as_string();

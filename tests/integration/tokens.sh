@@ -29,3 +29,20 @@ refreshes=$(( $(sim_stat refreshes) - refreshes_before ))
 unauthorized=$(sim_stat unauthorized)
 [ "$unauthorized" -le 1 ] || fail "$unauthorized requests were sent with an expired token"
 pass "tokens: refused, refreshed before expiry, rotated and written back"
+
+# With rotating refresh tokens every refresh retires the token it used, so a run killed while one is
+# in flight would lose the only working token: batches then share the newest access token until it
+# nears expiry, instead of refreshing once per batch.
+stop_sim
+rm -f "$ONBOARD_DB"*
+start_sim --refresh-token good-refresh-token --rotate-refresh-tokens --token-ttl 600
+make_csv 100 "$work/r.csv"
+onboard import "$work/r.csv" >/dev/null
+printf 'good-refresh-token\n' >"$work/token2"
+chmod 600 "$work/token2"
+run_job --workers 4 --batch-size 10 --refresh-token-file "$work/token2"
+[ "$status" -eq 0 ] || { cat "$work/run.out" "$work/run.err"; fail "rotating run exit $status"; }
+expect_eq "$(sql "SELECT count(*) FROM batches")" 10 "batches"
+expect_eq "$(sim_stat refreshes)" 1 "refreshes with rotation: one, shared by the ten batches"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 100 "succeeded with rotation"
+pass "rotation: one refresh for ten batches"
