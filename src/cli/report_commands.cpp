@@ -55,6 +55,9 @@ void write_output(const std::string& text, const std::string& path, const std::s
 
 // A table that left columns out to fit says so on stderr, so nothing on stdout changes shape.
 void note_left_out(const report::ResultSet& result, int width, const std::string& where) {
+    if (width <= 0) {
+        return; // nothing was fitted
+    }
     const auto shown = report::table_columns(result, width);
     if (shown.size() >= result.columns.size()) {
         return;
@@ -68,7 +71,8 @@ void note_left_out(const report::ResultSet& result, int width, const std::string
     const auto count = result.columns.size() - shown.size();
     std::cerr << where << ": " << count << (count == 1 ? " column" : " columns")
               << " left out to fit " << width << " characters (" << names
-              << "); --format csv, json or jsonl shows them all\n";
+              << (where == "status" ? "); status --json shows them all\n"
+                                    : "); --format csv, json or jsonl shows them all\n");
 }
 
 void emit(const report::ResultSet& result, const Output& output, const std::string& where,

@@ -322,8 +322,9 @@ std::string csv_field(std::string_view value) {
 }
 
 int terminal_width() {
+    const bool on_terminal = isatty(STDOUT_FILENO) == 1;
     winsize size{};
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+    if (on_terminal && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
         return size.ws_col;
     }
     if (const char* columns = std::getenv("COLUMNS")) {
@@ -334,7 +335,8 @@ int terminal_width() {
             return value;
         }
     }
-    return 100;
+    // A pipe or a file without COLUMNS: nothing to fit, so nothing is cut.
+    return on_terminal ? 100 : 0;
 }
 
 std::size_t display_width(std::string_view text) {

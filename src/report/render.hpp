@@ -61,7 +61,8 @@ std::string neutralise_formula(std::string_view value);
 // `value` as an RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
 std::string csv_field(std::string_view value);
 
-// The width of the terminal on stdout (ioctl), else $COLUMNS, else 100.
+// The width of the terminal on stdout (ioctl), else $COLUMNS, else 100 on a terminal and 0
+// (unlimited) when stdout is a pipe or a file.
 int terminal_width();
 
 // Number of characters (UTF-8 code points) in `text`.

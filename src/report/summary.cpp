@@ -94,8 +94,9 @@ std::string fixed(double value, int decimals) {
     return buffer;
 }
 
+// Rounded down, so 3,500 of 3,501 reads 99.9%: 100.0% means every row.
 std::string percent(std::optional<double> rate) {
-    return rate ? fixed(*rate * 100.0, 1) + "%" : "-";
+    return rate ? fixed(std::floor(*rate * 1000.0) / 10.0, 1) + "%" : "-";
 }
 
 core::Json optional_number(std::optional<double> value, int decimals) {
