@@ -1,6 +1,7 @@
 #include "loader/importer.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "csv/reader.hpp"
 #include "loader/mapping.hpp"
 
@@ -370,19 +371,20 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
                       (summary.resumed ? " (resumed after an interruption)" : "") + "\n  " + totals + "\n";
     std::string mapped;
     for (const auto& [input, column] : summary.mapping) {
-        mapped += (mapped.empty() ? "" : ", ") + input + " <- \"" + column + "\"";
+        mapped += (mapped.empty() ? "" : ", ") + input + " <- \"" + core::printable(column) + "\"";
     }
     out += "  columns: " + (mapped.empty() ? std::string("none") : mapped) + "\n";
     for (const auto& column : summary.ignored_columns) {
-        out += "  ignored column \"" + column + "\"\n";
+        out += "  ignored column \"" + core::printable(column) + "\"\n";
     }
     for (const auto& column : summary.refused_columns) {
-        out += "  ignored column \"" + column + "\": a run input, never read from the file\n";
+        out += "  ignored column \"" + core::printable(column) + "\": a run input, never read from the file\n";
     }
     if (!summary.first_rejections.empty()) {
         out += "  first rejections:\n";
         for (const auto& issue : summary.first_rejections) {
-            out += "    " + file_name + ":" + std::to_string(issue.line) + ": " + issue.message + "\n";
+            // Messages quote the file's values: a control character in one must not drive the terminal.
+            out += "    " + file_name + ":" + std::to_string(issue.line) + ": " + core::printable(issue.message) + "\n";
         }
         const auto shown = static_cast<std::int64_t>(summary.first_rejections.size());
         if (counts.rejected > shown) {

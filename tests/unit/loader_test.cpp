@@ -148,6 +148,18 @@ TEST_CASE("the summary gives counts, the column mapping and the first rejections
           "    ragged.csv:6: too many fields (4, header has 3)\n");
 }
 
+TEST_CASE("the summary prints a file's control characters as escapes, not to the terminal", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("esc.csv", "name,externalId\n\x1b[2JRed,E-1\n\x1b[2JRed,E-2\n");
+    store::Store db(":memory:");
+    const auto summary = loader::import_csv(seed_options(file), db);
+    REQUIRE(summary.first_rejections.size() == 1);
+    CHECK(summary.first_rejections[0].message == "duplicate name '\x1b[2JRed' (first at line 2)");
+    const auto text = loader::describe(summary, "esc.csv");
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find("esc.csv:3: duplicate name '\\x1b[2JRed' (first at line 2)") != std::string::npos);
+}
+
 TEST_CASE("duplicates inside a group of rows queued together are rejected in line order", "[loader]") {
     // 150 rows: groups of 64 go in as one statement; a collision sends its group down the slow path.
     std::string text = "name,externalId\n";
