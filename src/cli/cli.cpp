@@ -170,6 +170,9 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
         options.rows_per_request < 1) {
         throw UsageError("--workers, --batch-size, --rows-per-request, --max-attempts and --timeout must be positive");
     }
+    if (options.rate < 0 || options.lease_seconds <= 0 || options.max_auth_failures < 1) {
+        throw UsageError("--rate must be 0 (unlimited) or more, --lease-seconds and --max-auth-failures positive");
+    }
     store::Store store(global.db, store::OpenMode::existing);
     report::require_import(store, options.import_id, "run");
     if (command.retry_failed) {

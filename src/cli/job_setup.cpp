@@ -4,9 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace onboard::cli {
@@ -36,7 +41,14 @@ bool looks_like_refresh_token(const std::string& name) {
 std::string read_token_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        throw UsageError(path + ": cannot read the refresh token file");
+        throw UsageError(path + ": cannot read the refresh token file (" + std::strerror(errno) + ")");
+    }
+    struct stat status {};
+    if (::stat(path.c_str(), &status) == 0 && (status.st_mode & 077) != 0) {
+        // Not refused: a shared CI secret mount may be group-readable on purpose.
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+        spdlog::warn("{}: the refresh token file can be read by other users (mode {}); chmod 600 it", path, mode);
     }
     std::string token;
     std::getline(in, token);

@@ -28,4 +28,13 @@ expect_usage_error "give an https:// URL" onboard run --api-url file:///etc/pass
 expect_usage_error "plain http would send the refresh token in clear text" onboard run --api-url http://example.com
 expect_usage_error "--log-level: bogus not in" onboard status --log-level bogus
 expect_usage_error "run: no import with id 9" onboard run --api-url http://127.0.0.1:9 --import 9
+expect_usage_error "$work/no-token: cannot read the refresh token file (No such file or directory)" \
+  onboard run --api-url http://127.0.0.1:9 --refresh-token-file "$work/no-token"
+# A token file others can read is used, with a warning; here the negative --rate stops the run first.
+printf 'not-a-real-token\n' >"$work/shared-token"; chmod 644 "$work/shared-token"
+expect_usage_error "--rate must be 0 (unlimited) or more" \
+  onboard run --api-url http://127.0.0.1:9 --refresh-token-file "$work/shared-token" --rate -5
+grep -qF "the refresh token file can be read by other users (mode 0644); chmod 600 it" "$work/err" ||
+  { cat "$work/err"; fail "no warning about the token file's mode"; }
+! grep -qF "not-a-real-token" "$work/err" || fail "the token reached stderr"
 pass "usage errors"
