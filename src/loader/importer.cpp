@@ -303,6 +303,7 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         summary.import_id = *existing;
         if (store.import_finished(*existing)) {
             summary.already_imported = true;
+            summary.options_not_applied = !options.overrides.empty() || options.delimiter.has_value();
             summary.counts = store.import_counts(*existing);
             return summary;
         }
@@ -364,8 +365,13 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
                                std::to_string(counts.duplicates) + " duplicates), " +
                                std::to_string(counts.superseded) + " earlier failed or rejected rows superseded";
     if (summary.already_imported) {
+        // A user who reruns an import with a corrected --map would otherwise think it took effect.
+        const std::string not_applied =
+            summary.options_not_applied ? "  --map and --delimiter are not applied again: its rows keep the mapping of import " +
+                                              std::to_string(summary.import_id) + "\n"
+                                        : "";
         return file_name + ": already imported as import " + std::to_string(summary.import_id) +
-               " (same sha256); nothing added\n  " + totals + "\n";
+               " (same sha256); nothing added\n  " + totals + "\n" + not_applied;
     }
     std::string out = file_name + ": import " + std::to_string(summary.import_id) +
                       (summary.resumed ? " (resumed after an interruption)" : "") + "\n  " + totals + "\n";

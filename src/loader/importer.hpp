@@ -49,6 +49,7 @@ struct ImportSummary {
     std::int64_t import_id = 0;
     bool already_imported = false; // the same bytes were imported before: nothing was added
     bool resumed = false;          // an interrupted import of the same bytes was completed
+    bool options_not_applied = false; // already imported, and --map or --delimiter was given anyway
     store::ImportCounts counts;
     std::vector<RowIssue> first_rejections;     // the first k_rejections_shown
     std::vector<std::string> ignored_columns;   // columns no input reads

@@ -133,6 +133,21 @@ TEST_CASE("importing the same file again adds nothing and says so", "[loader]") 
           "  10 records: 6 accepted, 4 rejected (4 duplicates), 0 earlier failed or rejected rows superseded\n");
 }
 
+TEST_CASE("importing the same file again with --map says the new mapping was not applied", "[loader]") {
+    const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/12-duplicates-in-file.csv";
+    store::Store db(":memory:");
+    loader::import_csv(seed_options(file), db);
+    auto options = seed_options(file);
+    options.overrides = {{"externalId", "name"}};
+    const auto again = loader::import_csv(options, db);
+    CHECK(again.already_imported);
+    CHECK(again.options_not_applied);
+    CHECK(loader::describe(again, "dups.csv").find(
+              "  --map and --delimiter are not applied again: its rows keep the mapping of import 1\n") !=
+          std::string::npos);
+    CHECK(column(db, "SELECT COUNT(*) FROM rows") == "10");
+}
+
 TEST_CASE("the summary gives counts, the column mapping and the first rejections", "[loader]") {
     const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/16-ragged-rows.csv";
     store::Store db(":memory:");
