@@ -90,7 +90,7 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
     SQLite::Statement select(
         store.database(),
         "SELECT r.import_id, r.source, i.columns, r.line, r.error_class, "
-        "r.error_message, r.attempts, r.raw_record FROM rows r JOIN imports i ON i.id = r.import_id" +
+        "r.error_message, r.attempts, r.raw_record FROM rows_full r JOIN imports i ON i.id = r.import_id" +
             where.text() + " ORDER BY r.import_id, r.line");
     where.bind(select);
     std::vector<FailedRow> rows;
@@ -275,7 +275,7 @@ ResultSet select_succeeded(store::Store& store, std::optional<std::int64_t> impo
         where.equals("import_id", *import_id);
     }
     SQLite::Statement select(store.database(),
-                             "SELECT customer_id, inputs, import_id, line FROM rows" +
+                             "SELECT customer_id, inputs, import_id, line FROM rows_full" +
                                  where.text() + " ORDER BY import_id, line, id");
     where.bind(select);
     std::vector<std::pair<std::vector<core::Json>, core::Json>>

@@ -21,13 +21,22 @@ const std::string k_open_attempts =
 
 // The lease statements that count open attempts, built once (cached() keys statements by address).
 const std::string k_lease_expired_sql =
-    "SELECT id, import_id, line, inputs, " + k_open_attempts + " - attempts_before_retry, lease_unknown OR " +
+    "SELECT id, import_id, line, " + std::string(k_row_inputs_sql) + ", " + k_open_attempts +
+    " - attempts_before_retry, lease_unknown OR " +
     k_open_attempts + " > attempts FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
     "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2";
 const std::string k_lease_unknown_sql =
-    "SELECT id, import_id, line, inputs, " + k_open_attempts + " - attempts_before_retry, 1 "
+    "SELECT id, import_id, line, " + std::string(k_row_inputs_sql) + ", " + k_open_attempts +
+    " - attempts_before_retry, 1 "
     "FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
     "AND import_id BETWEEN COALESCE(?2, 0) AND COALESCE(?2, 9223372036854775807) ORDER BY import_id, line LIMIT ?1";
+const std::string k_lease_pending_sql =
+    "UPDATE rows SET state = 'in_flight', lease_owner = ?1, lease_expires_at = ?2, lease_unknown = 0, "
+    "updated_at = ?3 WHERE id IN (SELECT id FROM rows INDEXED BY rows_pending WHERE state = 'pending' "
+    "AND (next_attempt_at IS NULL OR next_attempt_at <= ?4) "
+    "AND import_id BETWEEN COALESCE(?6, 0) AND COALESCE(?6, 9223372036854775807) "
+    "ORDER BY import_id, line LIMIT ?5) "
+    "RETURNING id, import_id, line, " + std::string(k_row_inputs_sql) + ", attempts - attempts_before_retry, 0";
 const std::string k_take_sql = "UPDATE rows SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, "
                                "lease_unknown = ?, updated_at = ?, attempts = " + k_open_attempts + " WHERE id = ?";
 
@@ -115,13 +124,7 @@ std::int64_t Store::lease_batch(std::int64_t run_id, const std::string& owner, i
         }
         if (rows.size() < static_cast<std::size_t>(limit)) {
             // Pending rows are taken by one statement for the whole batch.
-            auto& pending = cached(
-                "UPDATE rows SET state = 'in_flight', lease_owner = ?1, lease_expires_at = ?2, lease_unknown = 0, "
-                "updated_at = ?3 WHERE id IN (SELECT id FROM rows INDEXED BY rows_pending WHERE state = 'pending' "
-                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?4) "
-                "AND import_id BETWEEN COALESCE(?6, 0) AND COALESCE(?6, 9223372036854775807) "
-                "ORDER BY import_id, line LIMIT ?5) "
-                "RETURNING id, import_id, line, inputs, attempts - attempts_before_retry, 0");
+            auto& pending = cached(k_lease_pending_sql.c_str());
             pending.bind(1, owner);
             pending.bind(2, now + lease_seconds);
             pending.bind(3, stamp);

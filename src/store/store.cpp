@@ -49,6 +49,12 @@ void migrate(SQLite::Database& db, const std::string& path) {
         throw StoreError(path + ": schema version " + std::to_string(current) +
                          " is newer than this onboard understands (" + std::to_string(newest) + ")");
     }
+    if (current == newest) {
+        return;
+    }
+    // A migration may rebuild a table others point at (007 rebuilds rows): SQLite's way is foreign
+    // keys off (a pragma outside transactions), the rebuild, then a check before committing.
+    db.exec("PRAGMA foreign_keys=OFF");
     for (const auto& migration : k_migrations) {
         if (migration.version <= current) {
             continue;
@@ -59,9 +65,15 @@ void migrate(SQLite::Database& db, const std::string& path) {
             continue;
         }
         db.exec(std::string(migration.sql));
+        SQLite::Statement check(db, "PRAGMA foreign_key_check");
+        if (check.executeStep()) {
+            throw StoreError(path + ": migration " + std::string(migration.name) + " broke a reference from table " +
+                             check.getColumn(0).getString());
+        }
         db.exec("PRAGMA user_version=" + std::to_string(migration.version));
         transaction.commit();
     }
+    db.exec("PRAGMA foreign_keys=ON");
 }
 
 } // namespace

@@ -110,6 +110,16 @@ struct StateCounts {
     }
 };
 
+// A row's inputs and source as SQL over `rows` (schema 007: both are NULL when they only repeat
+// name and external_id); the same expressions as the view rows_full.
+inline constexpr const char* k_row_inputs_sql =
+    "COALESCE(inputs, CASE WHEN name IS NULL AND external_id IS NULL THEN '{}' "
+    "WHEN external_id IS NULL THEN json_object('name', name) "
+    "WHEN name IS NULL THEN json_object('externalId', external_id) "
+    "ELSE json_object('name', name, 'externalId', external_id) END)";
+inline constexpr const char* k_row_source_sql =
+    "COALESCE(source, json_array(COALESCE(name, ''), COALESCE(external_id, '')))";
+
 // The results database: imports, the row queue, leases and the attempt history.
 // Every method throws onboard::StoreError on a database failure.
 class Store {

@@ -229,7 +229,7 @@ TEST_CASE("headers match inputs ignoring case, spaces, '_' and '-'", "[loader]")
                                                                 {"name", "Customer Name"}});
     CHECK(summary.ignored_columns == std::vector<std::string>{"NAME_"});
     CHECK(stored_rows(db, summary.import_id) == std::vector<std::string>{"2|Ada|C-1"});
-    CHECK(column(db, "SELECT inputs FROM rows") == "{\"name\":\"Ada\",\"externalId\":\"C-1\"}");
+    CHECK(column(db, "SELECT inputs FROM rows_full") == "{\"name\":\"Ada\",\"externalId\":\"C-1\"}");
     CHECK(column(db, "SELECT mapping FROM imports") == "{\"name\":\"Customer Name\",\"externalId\":\"External ID\"}");
 }
 
@@ -250,9 +250,9 @@ TEST_CASE("a refresh-token column is never read or stored", "[loader]") {
     const auto summary = loader::import_csv(seed_options(file), db);
     CHECK(summary.refused_columns == std::vector<std::string>{"refresh_token"});
     CHECK(summary.ignored_columns.empty());
-    CHECK(column(db, "SELECT COUNT(*) FROM rows WHERE inputs LIKE '%secret%' OR source LIKE '%secret%'") == "0");
-    CHECK(column(db, "SELECT source FROM rows WHERE line = 2") == "[\"Ada\",\"[redacted]\"]");
-    CHECK(column(db, "SELECT source FROM rows WHERE line = 3") == "[\"\",\"[redacted]\"]");
+    CHECK(column(db, "SELECT COUNT(*) FROM rows_full WHERE inputs LIKE '%secret%' OR source LIKE '%secret%'") == "0");
+    CHECK(column(db, "SELECT source FROM rows_full WHERE line = 2") == "[\"Ada\",\"[redacted]\"]");
+    CHECK(column(db, "SELECT source FROM rows_full WHERE line = 3") == "[\"\",\"[redacted]\"]");
     auto options = seed_options(file);
     options.overrides = {{"refreshToken", "refresh_token"}};
     CHECK_THROWS_WITH(loader::import_csv(options, db),
@@ -279,8 +279,8 @@ TEST_CASE("rows failing the input schema are rejected with their line and reason
                                    "5!column \"name\" is not valid UTF-8 (save the file as UTF-8)",
                                    "6!unterminated quoted field (no closing quote before the end of the file)",
                                    "7|Eve|NULL"});
-    CHECK(column(db, "SELECT inputs FROM rows WHERE line = 2") == "{\"name\":\"Ada\",\"externalId\":\"C-1\",\"seats\":3}");
-    CHECK(column(db, "SELECT inputs FROM rows WHERE line = 7") == "{\"name\":\"Eve\"}");
+    CHECK(column(db, "SELECT inputs FROM rows_full WHERE line = 2") == "{\"name\":\"Ada\",\"externalId\":\"C-1\",\"seats\":3}");
+    CHECK(column(db, "SELECT inputs FROM rows_full WHERE line = 7") == "{\"name\":\"Eve\"}");
     CHECK(column(db, "SELECT error_class FROM rows WHERE line = 3") == "invalid_input");
     CHECK(summary.first_rejections.size() == 4);
     CHECK(summary.first_rejections[0].field == "name");

@@ -1,8 +1,10 @@
 #include "core/error.hpp"
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include <filesystem>
@@ -93,17 +95,97 @@ TEST_CASE("a new database is migrated to the newest schema and reopening keeps i
     std::int64_t import_id = 0;
     {
         Store db(file.path);
-        CHECK(db.schema_version() == 6);
+        CHECK(db.schema_version() == 7);
         import_id = db.create_import(info("a.csv", "sha-a"));
         REQUIRE(db.queue_row(import_id, new_row(2, "Ada", "C-1")).accepted);
         db.finish_import(import_id, db.import_counts(import_id));
     }
     Store again(file.path, store::OpenMode::read_only);
-    CHECK(again.schema_version() == 6);
+    CHECK(again.schema_version() == 7);
     CHECK(again.find_import_by_sha256("sha-a") == import_id);
     CHECK(again.import_finished(import_id));
-    CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows") ==
+    CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows_full") ==
           "Ada/C-1/pending/{\"name\":\"Ada\",\"externalId\":\"C-1\"}");
+}
+
+TEST_CASE("a row stores inputs and source only when they say more than its name and externalId", "[store]") {
+    Store db(":memory:");
+    const auto id = db.create_import(info("a.csv", "sha-a"));
+    REQUIRE(db.queue_row(id, new_row(2, "Ada", "C-1")).accepted);
+    REQUIRE(db.queue_row(id, new_row(3, "Bob", std::nullopt)).accepted);
+    store::NewRow padded = new_row(4, "Cy", "C-4");
+    padded.source = {" Cy ", "C-4"};
+    REQUIRE(db.queue_row(id, padded).accepted);
+    store::NewRow more = new_row(5, "Di", "C-5");
+    more.inputs.set("seats", 3);
+    more.source = {"Di", "C-5", "3"};
+    REQUIRE(db.queue_row(id, more).accepted);
+    store::NewRow swapped = new_row(6, "Ed", "C-6");
+    swapped.inputs = core::Json::object();
+    swapped.inputs.set("externalId", "C-6");
+    swapped.inputs.set("name", "Ed");
+    swapped.source = {"C-6", "Ed"};
+    REQUIRE(db.queue_row(id, swapped).accepted);
+    db.reject_row(id, 7, {"", ""}, core::Json::object(), "column \"name\" is empty");
+
+    auto stored = [&](int line) {
+        return column(db, "SELECT COALESCE(inputs, 'NULL') || ' ' || COALESCE(source, 'NULL') FROM rows WHERE line = " +
+                              std::to_string(line));
+    };
+    CHECK(stored(2) == "NULL NULL");
+    CHECK(stored(3) == "NULL NULL");
+    CHECK(stored(4) == "NULL [\" Cy \",\"C-4\"]");
+    CHECK(stored(5) == "{\"name\":\"Di\",\"externalId\":\"C-5\",\"seats\":3} [\"Di\",\"C-5\",\"3\"]");
+    CHECK(stored(6) == "{\"externalId\":\"C-6\",\"name\":\"Ed\"} [\"C-6\",\"Ed\"]");
+    CHECK(stored(7) == "NULL NULL");
+
+    auto full = [&](int line) {
+        return column(db, "SELECT inputs || ' ' || source FROM rows_full WHERE line = " + std::to_string(line));
+    };
+    CHECK(full(2) == "{\"name\":\"Ada\",\"externalId\":\"C-1\"} [\"Ada\",\"C-1\"]");
+    CHECK(full(3) == "{\"name\":\"Bob\"} [\"Bob\",\"\"]");
+    CHECK(full(4) == "{\"name\":\"Cy\",\"externalId\":\"C-4\"} [\" Cy \",\"C-4\"]");
+    CHECK(full(7) == "{} [\"\",\"\"]");
+
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 10, 1000, 60, std::nullopt, rows);
+    REQUIRE(rows.size() == 5);
+    CHECK(rows[0].inputs.dump() == "{\"name\":\"Ada\",\"externalId\":\"C-1\"}");
+    CHECK(rows[1].inputs.dump() == "{\"name\":\"Bob\"}");
+    CHECK(rows[3].inputs.dump() == "{\"name\":\"Di\",\"externalId\":\"C-5\",\"seats\":3}");
+}
+
+TEST_CASE("a version 6 database keeps its rows, their history and links when migrated to 7", "[store]") {
+    TempFile file;
+    {
+        SQLite::Database old(file.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        for (const auto& migration : store::k_migrations) {
+            if (migration.version <= 6) {
+                old.exec(std::string(migration.sql));
+            }
+        }
+        old.exec("PRAGMA user_version=6");
+        old.exec("INSERT INTO imports (id, file_name, file_size, sha256, columns, mapping, delimiter, imported_at) "
+                 "VALUES (1, 'a.csv', 1, 'sha-a', '[\"name\"]', '{}', ',', 'now')");
+        old.exec("INSERT INTO rows (id, import_id, line, state, name, inputs, source, updated_at) VALUES "
+                 "(1, 1, 2, 'superseded', 'Ada', '{\"name\":\"Ada\"}', '[\"Ada\"]', 'now'), "
+                 "(2, 1, 3, 'pending', 'Ada', '{\"name\":\"Ada\"}', '[\"Ada\"]', 'now')");
+        old.exec("UPDATE rows SET supersedes = 1 WHERE id = 2");
+        old.exec("INSERT INTO runs (id, owner, started_at, api_url, workers, batch_size) VALUES (1, 'o', 'now', 'u', 1, 1)");
+        old.exec("INSERT INTO attempts (row_id, run_id, number, started_at, duration_ms, outcome) "
+                 "VALUES (1, 1, 1, 'now', 1, 'failed')");
+    }
+    Store db(file.path);
+    CHECK(db.schema_version() == 7);
+    CHECK(column(db, "SELECT group_concat(id || ':' || state || ':' || COALESCE(supersedes, '-') || ':' || inputs "
+                     "|| source, ' ') FROM rows") ==
+          "1:superseded:-:{\"name\":\"Ada\"}[\"Ada\"] 2:pending:1:{\"name\":\"Ada\"}[\"Ada\"]");
+    CHECK(column(db, "SELECT count(*) FROM history WHERE row_id = 1") == "1");
+    CHECK(column(db, "SELECT count(*) FROM pragma_foreign_key_check") == "0");
+    CHECK(column(db, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'rows' AND type = 'index'") == "8");
+    // The unique index on live names was rebuilt: a second live Ada is refused.
+    CHECK_FALSE(db.queue_row(1, new_row(4, "Ada", std::nullopt)).accepted);
 }
 
 TEST_CASE("a read-only open of a missing database names it", "[store]") {
