@@ -327,6 +327,7 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     summary.ignored_columns = map.ignored;
     summary.refused_columns = map.refused;
 
+    store.prepare_for_import();
     auto transaction = std::make_unique<store::Store::Transaction>(store);
     if (!summary.resumed) {
         summary.import_id = store.create_import(import_info(options, digest, map, reader.delimiter()));

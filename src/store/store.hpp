@@ -137,6 +137,8 @@ public:
     // create must survive a power loss before the request goes out. Imports keep NORMAL: a commit
     // lost to power loss is only re-read when the file is imported again.
     void make_commits_durable();
+    // Keeps the statement journals of an import's multi-row writes in memory, not in temporary files.
+    void prepare_for_import();
 
     // Groups writes: commits at commit(), rolls back when destroyed uncommitted.
     class Transaction {
