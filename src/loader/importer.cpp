@@ -249,8 +249,8 @@ public:
     RowGroup(store::Store& store, std::int64_t import_id, ImportSummary& summary)
         : m_store(store), m_import_id(import_id), m_summary(summary) {}
 
-    void add(const store::NewRow& row) {
-        m_rows.push_back(row);
+    void add(store::NewRow&& row) {
+        m_rows.push_back(std::move(row));
         if (m_rows.size() == store::Store::k_queue_group) {
             flush();
         }
@@ -288,7 +288,7 @@ void load_record(const csv::Record& record, const ColumnMap& map, store::Store& 
         note_rejection(summary, std::move(*issue));
         return;
     }
-    group.add(row);
+    group.add(std::move(row)); // build_row assigns every member again for the next record
 }
 
 } // namespace
