@@ -37,15 +37,32 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-// One exchange: the easy handle and everything libcurl points into until it completes.
+// An easy handle and everything libcurl points into while it carries an exchange. Kept for the
+// next exchange: its constant options are set once, and its URL, method and header list are only
+// set again when a request differs (curl_easy_reset and a new header list per request cost more
+// than the rest of a request's preparation).
 struct Transfer {
     std::uint64_t tag = 0;
     CURL* easy = nullptr;
     curl_slist* header_list = nullptr;
+    Headers header_list_of;    // the request headers header_list was built from
+    std::string url;           // as last set on the handle
+    std::string method;
+    bool posting = false;      // CURLOPT_POST (else CURLOPT_HTTPGET) is set
     std::string body;
     std::size_t body_read = 0; // bytes of `body` handed to libcurl
     Response response;
     std::chrono::steady_clock::time_point started;
+
+    Transfer() = default;
+    Transfer(const Transfer&) = delete;
+    Transfer& operator=(const Transfer&) = delete;
+    ~Transfer() {
+        curl_slist_free_all(header_list);
+        if (easy != nullptr) {
+            curl_easy_cleanup(easy);
+        }
+    }
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -133,21 +150,25 @@ struct Client::Impl {
     ClientOptions options;
     CURLM* multi = nullptr;
     std::vector<std::unique_ptr<Transfer>> active;
-    std::vector<CURL*> idle_handles; // reused: keeps their DNS cache and TLS session ids warm
+    std::vector<std::unique_ptr<Transfer>> idle; // reused: their connections' DNS cache and TLS sessions stay warm
 
-    CURL* take_handle() {
-        if (!idle_handles.empty()) {
-            CURL* easy = idle_handles.back();
-            idle_handles.pop_back();
-            curl_easy_reset(easy);
-            return easy;
+    std::unique_ptr<Transfer> take_transfer() {
+        if (!idle.empty()) {
+            std::unique_ptr<Transfer> transfer = std::move(idle.back());
+            idle.pop_back();
+            return transfer;
         }
-        return curl_easy_init();
+        auto transfer = std::make_unique<Transfer>();
+        transfer->easy = curl_easy_init();
+        if (transfer->easy == nullptr) {
+            throw HttpError("cannot create a libcurl handle", 0, false);
+        }
+        set_constant_options(*transfer);
+        return transfer;
     }
 
-    void configure(Transfer& transfer, const Request& request) {
+    void set_constant_options(Transfer& transfer) const {
         CURL* easy = transfer.easy;
-        curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
         curl_easy_setopt(easy, CURLOPT_PRIVATE, &transfer);
         curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -163,24 +184,44 @@ struct Client::Impl {
         curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
         curl_easy_setopt(easy, CURLOPT_USERAGENT, "onboard/" ONBOARD_VERSION);
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-        if (request.method != "GET" || !request.body.empty()) {
-            transfer.body = request.body;
-            // Read through a callback, not CURLOPT_POSTFIELDS, so libcurl cannot resend it (see on_body_seek).
-            curl_easy_setopt(easy, CURLOPT_POST, 1L);
-            curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_body_read);
-            curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
-            curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_body_seek);
-            curl_easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
+        // A body is read through a callback, not CURLOPT_POSTFIELDS, so libcurl cannot resend it
+        // (see on_body_seek).
+        curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_body_read);
+        curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
+        curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_body_seek);
+        curl_easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
+    }
+
+    static void configure(Transfer& transfer, const Request& request) {
+        CURL* easy = transfer.easy;
+        transfer.response = Response();
+        transfer.body_read = 0;
+        if (transfer.url != request.url) {
+            transfer.url = request.url;
+            curl_easy_setopt(easy, CURLOPT_URL, transfer.url.c_str());
+        }
+        const bool has_body = request.method != "GET" || !request.body.empty();
+        if (transfer.method != request.method || transfer.posting != has_body) {
+            transfer.method = request.method;
+            transfer.posting = has_body;
+            curl_easy_setopt(easy, has_body ? CURLOPT_POST : CURLOPT_HTTPGET, 1L);
+            curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, transfer.method.c_str());
+        }
+        transfer.body = request.body;
+        if (has_body) {
             curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer.body.size()));
         }
-        // No "Expect: 100-continue" round trip for large bodies.
-        transfer.header_list = curl_slist_append(transfer.header_list, "Expect:");
-        for (const auto& [name, value] : request.headers) {
-            const std::string line = name + ": " + value;
-            transfer.header_list = curl_slist_append(transfer.header_list, line.c_str());
+        if (transfer.header_list == nullptr || transfer.header_list_of != request.headers) {
+            curl_slist_free_all(transfer.header_list);
+            // No "Expect: 100-continue" round trip for large bodies.
+            transfer.header_list = curl_slist_append(nullptr, "Expect:");
+            for (const auto& [name, value] : request.headers) {
+                const std::string line = name + ": " + value;
+                transfer.header_list = curl_slist_append(transfer.header_list, line.c_str());
+            }
+            transfer.header_list_of = request.headers;
+            curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.header_list);
         }
-        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.header_list);
     }
 
     Response finish(Transfer& transfer, CURLcode code) {
@@ -197,9 +238,6 @@ struct Client::Impl {
             classify_failure(code, transfer.easy, response);
         }
         curl_multi_remove_handle(multi, transfer.easy);
-        curl_slist_free_all(transfer.header_list);
-        transfer.header_list = nullptr;
-        idle_handles.push_back(transfer.easy);
         return response;
     }
 };
@@ -218,27 +256,18 @@ Client::Client(ClientOptions options) : m_impl(std::make_unique<Impl>()) {
 Client::~Client() {
     for (auto& transfer : m_impl->active) {
         curl_multi_remove_handle(m_impl->multi, transfer->easy);
-        curl_slist_free_all(transfer->header_list);
-        curl_easy_cleanup(transfer->easy);
     }
-    for (CURL* easy : m_impl->idle_handles) {
-        curl_easy_cleanup(easy);
-    }
+    m_impl->active.clear();
+    m_impl->idle.clear();
     curl_multi_cleanup(m_impl->multi);
 }
 
 void Client::start(std::uint64_t tag, const Request& request) {
-    auto transfer = std::make_unique<Transfer>();
+    std::unique_ptr<Transfer> transfer = m_impl->take_transfer();
     transfer->tag = tag;
-    transfer->easy = m_impl->take_handle();
-    if (transfer->easy == nullptr) {
-        throw HttpError("cannot create a libcurl handle", 0, false);
-    }
     m_impl->configure(*transfer, request);
     transfer->started = std::chrono::steady_clock::now();
     if (const CURLMcode code = curl_multi_add_handle(m_impl->multi, transfer->easy); code != CURLM_OK) {
-        curl_slist_free_all(transfer->header_list);
-        curl_easy_cleanup(transfer->easy);
         throw HttpError(std::string("cannot start request: ") + curl_multi_strerror(code), 0, false);
     }
     m_impl->active.push_back(std::move(transfer));
@@ -262,8 +291,10 @@ std::vector<std::pair<std::uint64_t, Response>> Client::poll(int timeout_ms) {
         const CURLcode code = message->data.result;
         done.emplace_back(transfer->tag, m_impl->finish(*transfer, code));
         auto& active = m_impl->active;
-        active.erase(std::find_if(active.begin(), active.end(),
-                                  [transfer](const auto& owned) { return owned.get() == transfer; }));
+        const auto owned = std::find_if(active.begin(), active.end(),
+                                        [transfer](const auto& item) { return item.get() == transfer; });
+        m_impl->idle.push_back(std::move(*owned));
+        active.erase(owned);
     }
     return done;
 }
