@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 
 namespace onboard::store {
@@ -206,10 +207,15 @@ void Store::complete_attempt(const AttemptRecord& attempt) {
 }
 
 // A reconcile lookup is not a new attempt: it carries the number of the attempt it explains. The
-// numbers come from rows.attempts inside the statements, so recording reads nothing first.
+// numbers come from rows.attempts inside the statements, so recording reads nothing first. In a
+// caller's Transaction (the run records hundreds per commit) no savepoint of its own: a failure
+// throws, and the caller's transaction rolls back whole.
 void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
     guarded("record attempt", [&] {
-        WriteScope scope(*m_db);
+        std::optional<WriteScope> scope;
+        if (sqlite3_get_autocommit(m_db->getHandle()) != 0) {
+            scope.emplace(*m_db);
+        }
         // A completed write-ahead attempt is counted now (its number is rows.attempts + 1).
         const int increment = attempt.id != 0 || update.counts_as_attempt ? 1 : 0;
         if (attempt.id != 0) {
@@ -218,7 +224,9 @@ void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
             insert_attempt(attempt, update.row_id, increment);
         }
         update_row(update, increment);
-        scope.commit();
+        if (scope) {
+            scope->commit();
+        }
     });
 }
 

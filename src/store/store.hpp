@@ -196,7 +196,8 @@ public:
     // (in a Transaction) before sending.
     std::int64_t record_sending(const AttemptRecord& attempt);
     // Records an attempt (completing the one record_sending began when attempt.id is set) and the
-    // row's new state atomically (callers batch these in a Transaction).
+    // row's new state atomically; callers batch these in a Transaction, which a failure then
+    // leaves for its destructor to roll back.
     void record(const AttemptRecord& attempt, const RowUpdate& update);
     // Unix seconds of the row's first create attempt (written ahead or answered), if any.
     std::optional<double> first_create_time(std::int64_t row_id);
