@@ -190,17 +190,28 @@ std::int64_t Store::record_sending(const AttemptRecord& attempt) {
     });
 }
 
-// Completes the attempt record_sending began (its number is already counted).
+// A write-ahead never followed by its request: nothing reached the server, so nothing is left of it.
+void Store::cancel_sending(std::int64_t attempt_id) {
+    guarded("cancel sending", [&] {
+        auto& remove = cached("DELETE FROM attempts WHERE id = ? AND outcome = 'outcome_unknown' AND duration_ms = 0");
+        remove.bind(1, attempt_id);
+        remove.exec();
+    });
+}
+
+// Completes the attempt record_sending began (its number is already counted). The write-ahead may
+// precede the request: the attempt starts when the request went out.
 void Store::complete_attempt(const AttemptRecord& attempt) {
     auto& update = cached("UPDATE attempts SET duration_ms = ?, http_status = ?, outcome = ?, error_class = ?, "
-                          "error_message = ?, customer_id = ? WHERE id = ?");
+                          "error_message = ?, customer_id = ?, started_at = COALESCE(?, started_at) WHERE id = ?");
     update.bind(1, attempt.duration_ms);
     bind_optional(update, 2, attempt.http_status);
     update.bind(3, attempt.outcome);
     bind_text_or_null(update, 4, attempt.error_class);
     bind_text_or_null(update, 5, attempt.error_message);
     bind_text_or_null(update, 6, attempt.customer_id);
-    update.bind(7, attempt.id);
+    bind_text_or_null(update, 7, attempt.started_at);
+    update.bind(8, attempt.id);
     if (update.exec() != 1) {
         throw StoreError("record attempt: no attempt " + std::to_string(attempt.id));
     }

@@ -195,6 +195,9 @@ public:
     // a row that is reconciled, not resent. Returns the attempt's id for record(). Callers commit it
     // (in a Transaction) before sending.
     std::int64_t record_sending(const AttemptRecord& attempt);
+    // Takes back the write-ahead record_sending made when its request is not sent after all (a run
+    // stopping with rows written ahead, a request that cannot be built).
+    void cancel_sending(std::int64_t attempt_id);
     // Records an attempt (completing the one record_sending began when attempt.id is set) and the
     // row's new state atomically; callers batch these in a Transaction, which a failure then
     // leaves for its destructor to roll back.

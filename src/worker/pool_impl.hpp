@@ -21,8 +21,12 @@
 namespace onboard::worker {
 
 
-inline constexpr std::size_t k_flush_every_records = 256;
+inline constexpr std::size_t k_flush_every_records = 1024;
 inline constexpr double k_flush_every_seconds = 0.1;
+// Creates written ahead of their turn, at least: a commit syncs the WAL (milliseconds on a virtual
+// disk), so each commit writes ahead enough rows for the sends until the next one, and a freed
+// request slot is refilled without waiting for a commit.
+inline constexpr std::size_t k_min_written_ahead = 512;
 
 inline std::uint64_t pick_seed(std::uint64_t seed) {
     return seed != 0 ? seed : std::random_device{}();
@@ -57,6 +61,7 @@ struct Pool::Impl {
     std::uint64_t next_tag = 1;
     std::unordered_set<std::int64_t> unresolved; // rows left outcome_unknown in this run
     std::vector<std::pair<store::AttemptRecord, store::RowUpdate>> records;
+    std::vector<std::int64_t> cancelled_sends; // write-aheads of creates that will not be sent
     double last_flush = 0;
     double last_lease_extension = 0;
     double lease_idle_until = 0;
@@ -104,33 +109,86 @@ struct Pool::Impl {
                                                    [](const Row* row) { return row->open_attempt == 0; });
     }
 
-    // The one writer path: buffered results, then the write-ahead of the creates about to go out,
-    // in one transaction.
-    void flush() {
-        const bool sends = std::any_of(outgoing.begin(), outgoing.end(),
-                                       [](const auto& item) { return needs_write_ahead(item.second); });
-        if (records.empty() && !sends) {
-            return;
+    std::size_t written_ahead_target() const {
+        return std::max(k_min_written_ahead, 4 * static_cast<std::size_t>(options.workers) *
+                                                 static_cast<std::size_t>(options.rows_per_request));
+    }
+
+    std::int64_t write_ahead(const Row& row, const std::string& started_at) {
+        store::AttemptRecord sending;
+        sending.row_id = row.leased.id;
+        sending.run_id = run_id;
+        sending.batch_id = row.batch->id;
+        sending.started_at = started_at;
+        return store.record_sending(sending);
+    }
+
+    // The creates next in line get their write-ahead now, up to written_ahead_target(): a crash
+    // before they are sent leaves them to be reconciled (looked up, found absent, sent), never lost.
+    void write_ahead_ready() {
+        const std::size_t target = written_ahead_target();
+        std::size_t ahead = 0;
+        const std::string now = store::now_iso8601();
+        for (Row* row : ready) {
+            if (ahead >= target) {
+                break;
+            }
+            if (row->phase != Phase::create || row->step != 0) {
+                continue;
+            }
+            if (row->open_attempt == 0) {
+                row->open_attempt = write_ahead(*row, now);
+            }
+            ++ahead;
         }
-        store::Store::Transaction transaction(store);
+    }
+
+    // The writes not yet in the store, inside the caller's transaction: buffered results, write-aheads
+    // taken back, then the write-ahead of the creates about to go out and of those next in line.
+    void write_buffered() {
+        for (const std::int64_t attempt_id : cancelled_sends) {
+            store.cancel_sending(attempt_id);
+        }
         for (const auto& [attempt, update] : records) {
             store.record(attempt, update);
         }
         for (auto& [tag, exchange] : outgoing) {
             for (Row* row : exchange.rows) {
                 if (exchange.write_ahead && row->open_attempt == 0) {
-                    store::AttemptRecord sending;
-                    sending.row_id = row->leased.id;
-                    sending.run_id = run_id;
-                    sending.batch_id = row->batch->id;
-                    sending.started_at = exchange.started_at;
-                    row->open_attempt = store.record_sending(sending);
+                    row->open_attempt = write_ahead(*row, exchange.started_at);
                 }
             }
         }
-        transaction.commit();
+        if (!stopping) {
+            write_ahead_ready();
+        }
+    }
+
+    void written() {
         records.clear();
+        cancelled_sends.clear();
         last_flush = store::now_unix();
+    }
+
+    // The one writer path: everything buffered, in one transaction.
+    void flush() {
+        const bool sends = std::any_of(outgoing.begin(), outgoing.end(),
+                                       [](const auto& item) { return needs_write_ahead(item.second); });
+        if (records.empty() && cancelled_sends.empty() && !sends) {
+            return;
+        }
+        store::Store::Transaction transaction(store);
+        write_buffered();
+        transaction.commit();
+        written();
+    }
+
+    // A row leaving without sending the create written ahead for it.
+    void cancel_write_ahead(Row& row) {
+        if (row.open_attempt != 0) {
+            cancelled_sends.push_back(row.open_attempt);
+            row.open_attempt = 0;
+        }
     }
 
     store::AttemptRecord attempt_for(const Row& row, const Exchange& exchange, const http::Response& response,

@@ -102,6 +102,7 @@ bool Pool::Impl::dispatch_row(Row& row, double now) {
             exchange.request = build_lookup(create, row.leased.inputs);
         }
     } catch (const WorkflowError& e) {
+        cancel_write_ahead(row);
         store::AttemptRecord attempt;
         attempt.row_id = row.leased.id;
         attempt.batch_id = row.batch->id;
@@ -155,12 +156,15 @@ bool Pool::Impl::dispatch_rows(Row& first, const std::shared_ptr<TokenContext>& 
     return true;
 }
 
-// Starts what dispatch gathered once the creates among it are recorded as sent.
+// Starts what dispatch gathered once the creates among it are recorded as sent; those written ahead
+// go out at once, and results wait for the next commit.
 void Pool::Impl::send_outgoing() {
     if (outgoing.empty()) {
         return;
     }
-    flush();
+    if (std::any_of(outgoing.begin(), outgoing.end(), [](const auto& item) { return needs_write_ahead(item.second); })) {
+        flush();
+    }
     for (auto& [tag, exchange] : outgoing) {
         trace_request(tag, exchange.request);
         client.start(tag, exchange.request);
@@ -198,10 +202,14 @@ void Pool::Impl::lease_more(double now) {
     if (queued >= wanted || context_jobs.size() > 1) {
         return;
     }
-    flush();
+    // The lease shares a commit (one WAL sync) with the results and write-aheads buffered so far.
     std::vector<store::LeasedRow> leased;
+    store::Store::Transaction transaction(store);
+    write_buffered();
     const std::int64_t batch_id = store.lease_batch(run_id, options.owner, options.batch_size, now,
                                                     options.lease_seconds, options.import_id, leased);
+    transaction.commit();
+    written();
     auto batch = std::make_unique<Batch>();
     batch->id = batch_id;
     std::vector<std::int64_t> parked;
@@ -271,6 +279,7 @@ void Pool::Impl::release_unsent() {
     for (auto& batch : batches) {
         for (auto& row : batch->rows) {
             if (!row->done && in_flight.count(row.get()) == 0) {
+                cancel_write_ahead(*row);
                 (row->maybe_sent ? maybe_sent : unsent).push_back(row->leased.id);
                 released.push_back(row.get());
             }
@@ -337,6 +346,7 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
     while (true) {
         const double now = store::now_unix();
         if (interrupts.load() >= 2) {
+            stopping = true; // nothing more is written ahead
             break;
         }
         if (interrupts.load() == 1 && !stopping) {

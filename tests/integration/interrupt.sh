@@ -15,6 +15,9 @@ expect_eq "$(sql "SELECT count(*) FROM rows WHERE state IN ('in_flight', 'outcom
 done_rows=$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")
 [ "$done_rows" -gt 0 ] && [ "$done_rows" -lt 400 ] || fail "$done_rows rows done before the interrupt"
 expect_eq "$(sim_customers)" "$done_rows" "every customer created is recorded"
+# Creates are written ahead of their turn; those never sent are taken back, not left open.
+expect_eq "$(sql "SELECT count(*) FROM attempts WHERE outcome = 'outcome_unknown'")" 0 "open attempts after SIGINT"
+expect_eq "$(sql "SELECT count(*) FROM attempts")" "$(sim_stat graphql_requests)" "attempts beside requests received"
 run_job --workers 8
 [ "$status" -eq 0 ] || fail "the next run exit $status"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 400 "all rows after the next run"

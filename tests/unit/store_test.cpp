@@ -365,6 +365,40 @@ TEST_CASE("a create is recorded before it is sent and completed when its answer 
     CHECK(column(db, "SELECT attempts || ' ' || state || ' ' || lease_unknown FROM rows") == "1 succeeded 0");
 }
 
+TEST_CASE("a create written ahead early starts when it is sent; one never sent leaves no attempt", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    db.queue_row(id, new_row(3, "B", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    const auto batch = db.lease_batch(run, "me", 2, 1000, 60, std::nullopt, rows);
+    store::AttemptRecord sent;
+    sent.row_id = rows[0].id;
+    sent.run_id = run;
+    sent.batch_id = batch;
+    sent.started_at = "2026-12-04T00:00:00.000Z";
+    sent.id = db.record_sending(sent);
+    store::AttemptRecord unsent = sent;
+    unsent.row_id = rows[1].id;
+    unsent.id = db.record_sending(unsent);
+    sent.started_at = "2026-12-04T00:00:01.500Z"; // when the request went out
+    sent.outcome = "succeeded";
+    sent.duration_ms = 3;
+    store::RowUpdate update;
+    update.row_id = rows[0].id;
+    update.state = "succeeded";
+    db.record(sent, update);
+    db.cancel_sending(unsent.id);
+    CHECK(column(db, "SELECT group_concat(row_id || ' ' || number || ' ' || outcome || ' ' || started_at) "
+                     "FROM attempts") == std::to_string(rows[0].id) + " 1 succeeded 2026-12-04T00:00:01.500Z");
+    // A completed attempt is history: cancelling it changes nothing.
+    db.cancel_sending(sent.id);
+    CHECK(column(db, "SELECT count(*) FROM attempts") == "1");
+    CHECK(column(db, "SELECT group_concat(attempts || ' ' || state, ', ') FROM rows ORDER BY line") ==
+          "1 succeeded, 0 in_flight");
+}
+
 TEST_CASE("outcome_unknown rows are leased before pending rows and flagged", "[store]") {
     Store db(":memory:");
     const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
