@@ -3,11 +3,16 @@
 #include "core/error.hpp"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
+#include <optional>
 #include <mutex>
 
 namespace onboard::http {
@@ -151,6 +156,62 @@ struct Client::Impl {
     CURLM* multi = nullptr;
     std::vector<std::unique_ptr<Transfer>> active;
     std::vector<std::unique_ptr<Transfer>> idle; // reused: their connections' DNS cache and TLS sessions stay warm
+    // libcurl's sockets are watched with epoll and driven by curl_multi_socket_action, so a wait and
+    // the work after it cost what the active sockets need, not a walk over every transfer and fd.
+    int epoll_fd = -1;
+    std::optional<std::chrono::steady_clock::time_point> timer; // when libcurl wants to be called
+
+    static int on_socket(CURL*, curl_socket_t socket, int what, void* user, void*) {
+        auto* impl = static_cast<Impl*>(user);
+        if (what == CURL_POLL_REMOVE) {
+            epoll_ctl(impl->epoll_fd, EPOLL_CTL_DEL, socket, nullptr);
+            return 0;
+        }
+        epoll_event event{};
+        event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+        event.data.fd = socket;
+        if (epoll_ctl(impl->epoll_fd, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
+            epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, socket, &event);
+        }
+        return 0;
+    }
+
+    static int on_timer(CURLM*, long timeout_ms, void* user) {
+        auto* impl = static_cast<Impl*>(user);
+        if (timeout_ms < 0) {
+            impl->timer.reset();
+        } else {
+            impl->timer = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        }
+        return 0;
+    }
+
+    void run_due_timer() {
+        if (timer && *timer <= std::chrono::steady_clock::now()) {
+            timer.reset();
+            int running = 0;
+            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+    }
+
+    // Waits up to `timeout_ms` (less when libcurl's timer is due sooner) and lets libcurl act on
+    // the sockets that became ready.
+    void wait_and_act(int timeout_ms) {
+        if (timer) {
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*timer - std::chrono::steady_clock::now());
+            timeout_ms = static_cast<int>(std::clamp<std::int64_t>(until.count() + 1, 0, timeout_ms));
+        }
+        std::array<epoll_event, 256> events{};
+        const int ready = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
+        for (int i = 0; i < ready; ++i) {
+            const int mask = ((events[i].events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
+                             ((events[i].events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+                             ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
+            int running = 0;
+            curl_multi_socket_action(multi, events[i].data.fd, mask, &running);
+        }
+        run_due_timer();
+    }
 
     std::unique_ptr<Transfer> take_transfer() {
         if (!idle.empty()) {
@@ -251,6 +312,15 @@ Client::Client(ClientOptions options) : m_impl(std::make_unique<Impl>()) {
     }
     curl_multi_setopt(m_impl->multi, CURLMOPT_MAXCONNECTS, options.max_connections);
     curl_multi_setopt(m_impl->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    m_impl->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (m_impl->epoll_fd < 0) {
+        curl_multi_cleanup(m_impl->multi);
+        throw HttpError(std::string("cannot create an epoll instance: ") + std::strerror(errno), 0, false);
+    }
+    curl_multi_setopt(m_impl->multi, CURLMOPT_SOCKETFUNCTION, Impl::on_socket);
+    curl_multi_setopt(m_impl->multi, CURLMOPT_SOCKETDATA, m_impl.get());
+    curl_multi_setopt(m_impl->multi, CURLMOPT_TIMERFUNCTION, Impl::on_timer);
+    curl_multi_setopt(m_impl->multi, CURLMOPT_TIMERDATA, m_impl.get());
 }
 
 Client::~Client() {
@@ -260,6 +330,7 @@ Client::~Client() {
     m_impl->active.clear();
     m_impl->idle.clear();
     curl_multi_cleanup(m_impl->multi);
+    close(m_impl->epoll_fd);
 }
 
 void Client::start(std::uint64_t tag, const Request& request) {
@@ -275,12 +346,10 @@ void Client::start(std::uint64_t tag, const Request& request) {
 
 std::vector<std::pair<std::uint64_t, Response>> Client::poll(int timeout_ms) {
     std::vector<std::pair<std::uint64_t, Response>> done;
-    int running = 0;
-    curl_multi_perform(m_impl->multi, &running);
-    // With nothing in flight curl_multi_poll still sleeps for the timeout: the caller is waiting for
-    // a timer, not spinning.
-    curl_multi_poll(m_impl->multi, nullptr, 0, timeout_ms, nullptr);
-    curl_multi_perform(m_impl->multi, &running);
+    // Transfers just added are started by libcurl's timer (due at once); with nothing in flight the
+    // wait still lasts the timeout: the caller is waiting for a timer, not spinning.
+    m_impl->run_due_timer();
+    m_impl->wait_and_act(timeout_ms);
     int queued = 0;
     while (CURLMsg* message = curl_multi_info_read(m_impl->multi, &queued)) {
         if (message->msg != CURLMSG_DONE) {
