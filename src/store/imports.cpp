@@ -200,13 +200,13 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         if (row.external_id) {
             by_id = read_live(cached("SELECT r.id, r.state, r.line, r.import_id, i.file_name FROM rows r "
                                      "JOIN imports i ON i.id = r.import_id WHERE r.external_id = ?"
-                                     " AND r.state NOT IN ('rejected', 'superseded')"),
+                                     " AND r.live = 1"),
                               *row.external_id);
         }
         if (row.name) {
             by_name = read_live(cached("SELECT r.id, r.state, r.line, r.import_id, i.file_name FROM rows r "
                                        "JOIN imports i ON i.id = r.import_id WHERE r.name = ?"
-                                       " AND r.state NOT IN ('rejected', 'superseded')"),
+                                       " AND r.live = 1"),
                                 *row.name);
         }
         if (by_id && by_id->state != "failed") {
@@ -218,7 +218,7 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         if (!by_id && !by_name) {
             throw StoreError("queue row: line " + std::to_string(row.line) + " was refused by the database");
         }
-        auto& supersede = cached("UPDATE rows SET state = 'superseded', updated_at = ? WHERE id = ?");
+        auto& supersede = cached("UPDATE rows SET state = 'superseded', live = 0, updated_at = ? WHERE id = ?");
         for (const auto* failed : {&by_id, &by_name}) {
             if (*failed) {
                 supersede.bind(1, now);
@@ -335,7 +335,7 @@ bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::i
     if (originals.empty()) {
         return false;
     }
-    auto& supersede = cached("UPDATE rows SET state = 'superseded', updated_at = ? WHERE id = ?");
+    auto& supersede = cached("UPDATE rows SET state = 'superseded', live = 0, updated_at = ? WHERE id = ?");
     for (const std::int64_t id : originals) {
         supersede.bind(1, now);
         supersede.bind(2, id);
@@ -353,9 +353,9 @@ void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vec
                        const core::Json& inputs, const std::string& reason,
                        const std::optional<std::string>& raw_record) {
     guarded("reject row", [&] {
-        auto& insert = cached("INSERT INTO rows (import_id, line, state, name, external_id, inputs, source, "
+        auto& insert = cached("INSERT INTO rows (import_id, line, state, live, name, external_id, inputs, source, "
                               "error_class, error_message, updated_at, raw_record) "
-                              "VALUES (?, ?, 'rejected', ?, ?, ?, ?, 'invalid_input', ?, ?, ?)");
+                              "VALUES (?, ?, 'rejected', 0, ?, ?, ?, ?, 'invalid_input', ?, ?, ?)");
         insert.bind(1, import_id);
         insert.bind(2, static_cast<std::int64_t>(line));
         const auto name = string_member(inputs, "name");

@@ -95,13 +95,13 @@ TEST_CASE("a new database is migrated to the newest schema and reopening keeps i
     std::int64_t import_id = 0;
     {
         Store db(file.path);
-        CHECK(db.schema_version() == 7);
+        CHECK(db.schema_version() == 8);
         import_id = db.create_import(info("a.csv", "sha-a"));
         REQUIRE(db.queue_row(import_id, new_row(2, "Ada", "C-1")).accepted);
         db.finish_import(import_id, db.import_counts(import_id));
     }
     Store again(file.path, store::OpenMode::read_only);
-    CHECK(again.schema_version() == 7);
+    CHECK(again.schema_version() == 8);
     CHECK(again.find_import_by_sha256("sha-a") == import_id);
     CHECK(again.import_finished(import_id));
     CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows_full") ==
@@ -156,7 +156,7 @@ TEST_CASE("a row stores inputs and source only when they say more than its name 
     CHECK(rows[3].inputs.dump() == "{\"name\":\"Di\",\"externalId\":\"C-5\",\"seats\":3}");
 }
 
-TEST_CASE("a version 6 database keeps its rows, their history and links when migrated to 7", "[store]") {
+TEST_CASE("a version 6 database keeps its rows, their history and links when migrated to the newest", "[store]") {
     TempFile file;
     {
         SQLite::Database old(file.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -177,13 +177,14 @@ TEST_CASE("a version 6 database keeps its rows, their history and links when mig
                  "VALUES (1, 1, 1, 'now', 1, 'failed')");
     }
     Store db(file.path);
-    CHECK(db.schema_version() == 7);
+    CHECK(db.schema_version() == 8);
     CHECK(column(db, "SELECT group_concat(id || ':' || state || ':' || COALESCE(supersedes, '-') || ':' || inputs "
                      "|| source, ' ') FROM rows") ==
           "1:superseded:-:{\"name\":\"Ada\"}[\"Ada\"] 2:pending:1:{\"name\":\"Ada\"}[\"Ada\"]");
     CHECK(column(db, "SELECT count(*) FROM history WHERE row_id = 1") == "1");
     CHECK(column(db, "SELECT count(*) FROM pragma_foreign_key_check") == "0");
     CHECK(column(db, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'rows' AND type = 'index'") == "8");
+    CHECK(column(db, "SELECT group_concat(id || ':' || live, ' ') FROM rows") == "1:0 2:1");
     // The unique index on live names was rebuilt: a second live Ada is refused.
     CHECK_FALSE(db.queue_row(1, new_row(4, "Ada", std::nullopt)).accepted);
 }
@@ -268,6 +269,26 @@ TEST_CASE("a failed row is superseded by a new row with the same key", "[store]"
     CHECK(column(db, "SELECT supersedes FROM rows WHERE import_id = " + std::to_string(second)) ==
           std::to_string(rows.at(0).id));
     CHECK(db.import_counts(second).superseded == 1);
+    CHECK(column(db, "SELECT count(*) FROM rows WHERE live <> (state <> 'rejected' AND state <> 'superseded')") == "0");
+}
+
+TEST_CASE("a row's state change leaves the name and externalId uniqueness indexes alone", "[store]") {
+    // They are partial on `live`, not on state: a run's two updates per row do not rewrite them.
+    Store db(":memory:");
+    auto opens_for_write = [&](const std::string& sql, const std::string& index) {
+        const auto root = column(db, "SELECT rootpage FROM sqlite_master WHERE name = '" + index + "'");
+        SQLite::Statement program(db.database(), "EXPLAIN " + sql);
+        while (program.executeStep()) {
+            if (program.getColumn(1).getString() == "OpenWrite" && program.getColumn(3).getString() == root) {
+                return true;
+            }
+        }
+        return false;
+    };
+    for (const std::string index : {"rows_live_name", "rows_live_external_id"}) {
+        CHECK_FALSE(opens_for_write("UPDATE rows SET state = 'succeeded', customer_id = 'c' WHERE id = 1", index));
+        CHECK(opens_for_write("UPDATE rows SET state = 'superseded', live = 0 WHERE id = 1", index));
+    }
 }
 
 TEST_CASE("a succeeded row is never superseded", "[store]") {
@@ -573,7 +594,7 @@ TEST_CASE("looking up a live externalId uses its partial unique index", "[store]
     Store db(":memory:");
     SQLite::Statement plan(db.database(),
                            "EXPLAIN QUERY PLAN SELECT r.id FROM rows r WHERE r.external_id = 'x' "
-                           "AND r.state NOT IN ('rejected', 'superseded')");
+                           "AND r.live = 1");
     REQUIRE(plan.executeStep());
     CHECK(plan.getColumn(3).getString() == "SEARCH r USING INDEX rows_live_external_id (external_id=?)");
 }
@@ -596,6 +617,7 @@ TEST_CASE("a fixed row supersedes the rejected original of an earlier import", "
                          std::to_string(first)) == "4 superseded, 5 superseded, 6 rejected");
     CHECK(column(db, "SELECT group_concat(n.line || '>' || o.line, ', ') FROM rows n JOIN rows o ON o.id = n.supersedes") ==
           "2>4, 3>5");
+    CHECK(column(db, "SELECT count(*) FROM rows WHERE live <> (state <> 'rejected' AND state <> 'superseded')") == "0");
 }
 
 TEST_CASE("a requeued row counts its attempt allowance from the retry", "[store]") {
