@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev catch2
-  libyaml-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  libyaml-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev libgoogle-perftools-dev
   curl jq procps
   "$@"
 )
