@@ -242,6 +242,59 @@ void note_rejection(ImportSummary& summary, RowIssue issue) {
     }
 }
 
+// The columns `onboard export --failed` appends, when the file is such an export (fixed and imported
+// again): each record then names the failed or rejected original it replaces by import and line,
+// so even a fixed name or a retyped malformed record finds it.
+struct ExportColumns {
+    std::optional<std::size_t> import_id, line, error_message, raw_record;
+
+    static ExportColumns find(const std::vector<std::string>& header) {
+        ExportColumns found;
+        auto position = [&](const char* name) -> std::optional<std::size_t> {
+            const auto at = std::find(header.begin(), header.end(), name);
+            return at == header.end() ? std::nullopt : std::optional<std::size_t>(at - header.begin());
+        };
+        const bool is_export = position("import_id") && position("line") && position("error_class") &&
+                               position("error_message");
+        if (is_export) {
+            found.import_id = position("import_id");
+            found.line = position("line");
+            found.error_message = position("error_message");
+            found.raw_record = position("record");
+        }
+        return found;
+    }
+
+    // The original the record names, superseded now so that its keys are free for the new row.
+    std::optional<std::int64_t> supersede_original(const csv::Record& record, store::Store& store,
+                                                   std::int64_t import_id_now) const {
+        if (!import_id || std::max({*import_id, *line, *error_message}) >= record.fields.size()) {
+            return std::nullopt;
+        }
+        auto number = [&](std::size_t column) -> std::optional<std::int64_t> {
+            const std::string_view text = trim(record.fields[column]);
+            std::int64_t value = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+            return error == std::errc() && end == text.data() + text.size() ? std::optional(value) : std::nullopt;
+        };
+        const auto original_import = number(*import_id);
+        const auto original_line = number(*line);
+        if (!original_import || !original_line) {
+            return std::nullopt;
+        }
+        return store.supersede_exported(import_id_now, *original_import, *original_line,
+                                        record.fields[*error_message]);
+    }
+
+    // An unedited malformed record keeps its text through another round, so the next export shows it.
+    std::optional<std::string> carried_record(const csv::Record& record) const {
+        if (!raw_record || *raw_record >= record.fields.size() || trim(record.fields[*raw_record]).empty()) {
+            return std::nullopt;
+        }
+        return record.fields[*raw_record];
+    }
+};
+
 // Valid rows wait here to be queued together (Store::queue_rows); duplicates among them are
 // rejected when the group is written.
 class RowGroup {
@@ -250,8 +303,12 @@ public:
         : m_store(store), m_import_id(import_id), m_summary(summary) {}
 
     void add(store::NewRow&& row) {
+        const bool alone = row.supersedes.has_value(); // the group INSERT carries no link
+        if (alone) {
+            flush();
+        }
         m_rows.push_back(std::move(row));
-        if (m_rows.size() == store::Store::k_queue_group) {
+        if (alone || m_rows.size() == store::Store::k_queue_group) {
             flush();
         }
     }
@@ -262,7 +319,8 @@ public:
             if (!results[i].accepted) {
                 const store::NewRow& row = m_rows[i];
                 RowIssue issue{row.line, results[i].duplicate_field, duplicate_reason(results[i], row, m_import_id)};
-                m_store.reject_row(m_import_id, row.line, row.source, row.inputs, issue.message);
+                m_store.reject_row(m_import_id, row.line, row.source, row.inputs, issue.message, std::nullopt,
+                                   row.supersedes);
                 note_rejection(m_summary, std::move(issue));
             }
         }
@@ -277,14 +335,21 @@ private:
 };
 
 // Rejects a record or adds it to the group to queue.
-void load_record(const csv::Record& record, const ColumnMap& map, store::Store& store, RowGroup& group,
-                 std::int64_t import_id, ImportSummary& summary, store::NewRow& row) {
+void load_record(const csv::Record& record, const ColumnMap& map, const ExportColumns& exported,
+                 store::Store& store, RowGroup& group, std::int64_t import_id, ImportSummary& summary,
+                 store::NewRow& row) {
     if (record.error.empty() &&
         std::all_of(record.fields.begin(), record.fields.end(), [](const auto& f) { return trim(f).empty(); })) {
         return; // a line of blanks is a blank line
     }
-    if (auto issue = build_row(record, map, row)) {
-        store.reject_row(import_id, record.line, row.source, row.inputs, issue->message, row.raw_record);
+    auto issue = build_row(record, map, row);
+    row.supersedes = exported.supersede_original(record, store, import_id);
+    if (issue) {
+        if (!row.raw_record && row.supersedes) {
+            row.raw_record = exported.carried_record(record);
+        }
+        store.reject_row(import_id, record.line, row.source, row.inputs, issue->message, row.raw_record,
+                         row.supersedes);
         note_rejection(summary, std::move(*issue));
         return;
     }
@@ -333,6 +398,7 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         summary.import_id = store.create_import(import_info(options, digest, map, reader.delimiter()));
     }
     store::NewRow row;
+    const ExportColumns exported = ExportColumns::find(map.header);
     RowGroup group(store, summary.import_id, summary);
     std::size_t in_transaction = 0;
     std::int64_t records = 0;
@@ -341,7 +407,7 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         if (record.line <= resume_after) {
             continue;
         }
-        load_record(record, map, store, group, summary.import_id, summary, row);
+        load_record(record, map, exported, store, group, summary.import_id, summary, row);
         if (++in_transaction == k_records_per_transaction) {
             group.flush();
             transaction->commit();

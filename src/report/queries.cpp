@@ -27,7 +27,8 @@ core::Json column_value(const SQLite::Column& column) {
 
 // The columns a failed export appends after the source's.
 // `record` holds a malformed record's text; its source columns are left empty, as they may be shifted.
-constexpr std::array<const char*, 5> k_failure_columns{"line", "error_class", "error_message",
+// import_id and line name the row a fixed copy replaces when the file is imported again.
+constexpr std::array<const char*, 6> k_failure_columns{"import_id", "line", "error_class", "error_message",
                                                        "attempts", "record"};
 
 // A source column a failed export drops: one of its own columns, left in the file by an earlier
@@ -260,6 +261,7 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
                 cells[to] = row.source.items()[k];
             }
         }
+        cells.emplace_back(row.import_id);
         for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts, &row.record}) {
             cells.push_back(*value);
         }

@@ -189,10 +189,11 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
             return statement.exec() == 1;
         };
         QueueResult result;
-        if (insert(std::nullopt)) {
+        if (insert(row.supersedes)) {
             result.accepted = true;
             result.superseded_failed_row =
-                rejected_before(import_id) && supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now);
+                (rejected_before(import_id) && supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now)) ||
+                row.supersedes.has_value();
             return result;
         }
         WriteScope scope(*m_db);
@@ -227,7 +228,7 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
                 supersede.reset();
             }
         }
-        if (!insert(by_id ? by_id->id : by_name->id)) {
+        if (!insert(row.supersedes ? *row.supersedes : by_id ? by_id->id : by_name->id)) {
             throw StoreError("queue row: line " + std::to_string(row.line) + " was refused by the database");
         }
         scope.commit();
@@ -342,6 +343,9 @@ bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::i
         supersede.exec();
         supersede.reset();
     }
+    if (row.supersedes) {
+        return true; // it points at the original its export row named
+    }
     auto& link = cached("UPDATE rows SET supersedes = ? WHERE id = ?");
     link.bind(1, originals.front());
     link.bind(2, new_id);
@@ -351,11 +355,11 @@ bool Store::supersede_rejected(std::int64_t import_id, const NewRow& row, std::i
 
 void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
                        const core::Json& inputs, const std::string& reason,
-                       const std::optional<std::string>& raw_record) {
+                       const std::optional<std::string>& raw_record, std::optional<std::int64_t> supersedes) {
     guarded("reject row", [&] {
         auto& insert = cached("INSERT INTO rows (import_id, line, state, live, name, external_id, inputs, source, "
-                              "error_class, error_message, updated_at, raw_record) "
-                              "VALUES (?, ?, 'rejected', 0, ?, ?, ?, ?, 'invalid_input', ?, ?, ?)");
+                              "error_class, error_message, updated_at, raw_record, supersedes) "
+                              "VALUES (?, ?, 'rejected', 0, ?, ?, ?, ?, 'invalid_input', ?, ?, ?, ?)");
         insert.bind(1, import_id);
         insert.bind(2, static_cast<std::int64_t>(line));
         const auto name = string_member(inputs, "name");
@@ -367,7 +371,30 @@ void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vec
         bind_text_or_null(insert, 7, reason);
         insert.bind(8, now_iso8601());
         detail::bind_optional(insert, 9, raw_record);
+        detail::bind_optional(insert, 10, supersedes);
         insert.exec();
+    });
+}
+
+std::optional<std::int64_t> Store::supersede_exported(std::int64_t import_id, std::int64_t original_import,
+                                                      std::int64_t original_line, const std::string& error_message) {
+    if (original_import >= import_id) {
+        return std::nullopt;
+    }
+    return guarded("supersede exported row", [&]() -> std::optional<std::int64_t> {
+        // The export neutralises a message that starts like a formula with a leading quote.
+        auto& update = cached("UPDATE rows SET state = 'superseded', live = 0, updated_at = ?1 "
+                              "WHERE import_id = ?2 AND line = ?3 AND (state = 'failed' OR state = 'rejected') "
+                              "AND (COALESCE(error_message, '') = ?4 OR '''' || error_message = ?4) RETURNING id");
+        ResetOnExit reset(update);
+        update.bind(1, now_iso8601());
+        update.bind(2, original_import);
+        update.bind(3, original_line);
+        update.bind(4, error_message);
+        if (!update.executeStep()) {
+            return std::nullopt;
+        }
+        return update.getColumn(0).getInt64();
     });
 }
 

@@ -45,6 +45,7 @@ struct NewRow {
     core::Json inputs;               // object of workflow inputs taken from the CSV
     std::vector<std::string> source; // the record's fields as in the file
     std::optional<std::string> raw_record; // a malformed record's text (wrong field count, broken quoting)
+    std::optional<std::int64_t> supersedes; // the failed or rejected original an export row names
 };
 
 // The answer to queueing a row: accepted, or the live row it collides with.
@@ -172,7 +173,14 @@ public:
     // Records a record rejected at import (state 'rejected', class 'invalid_input').
     void reject_row(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
                     const core::Json& inputs, const std::string& reason,
-                    const std::optional<std::string>& raw_record = std::nullopt);
+                    const std::optional<std::string>& raw_record = std::nullopt,
+                    std::optional<std::int64_t> supersedes = std::nullopt);
+    // A row of an `onboard export --failed` file names its original by import and line: when that
+    // row is of an earlier import than `import_id` and still failed or rejected with the same error
+    // message (so an export from another database names nothing), it is marked superseded and its
+    // id returned for the new row's link.
+    std::optional<std::int64_t> supersede_exported(std::int64_t import_id, std::int64_t original_import,
+                                                   std::int64_t original_line, const std::string& error_message);
     void finish_import(std::int64_t import_id, const ImportCounts& counts);
 
     // --- run ---

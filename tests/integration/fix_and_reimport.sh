@@ -72,10 +72,10 @@ more=$(sql "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.row_id WHERE
 # Export, fix as a spreadsheet user would (sqlite3 reads and writes the CSV), import, run.
 onboard export --failed --out "$work/failed.csv"
 expect_eq "$(head -1 "$work/failed.csv" | tr -d '\r')" \
-  "name,externalId,email,line,error_class,error_message,attempts,record" "failed.csv header"
+  "name,externalId,email,import_id,line,error_class,error_message,attempts,record" "failed.csv header"
 # A malformed record (wrong field count) comes back whole in `record`, its columns left empty.
 grep -q ",\"'=Eq Co,EXT-61,eq@example.org,extra\"" "$work/failed.csv" || fail "the malformed record is not exported whole (neutralised: record is never imported)"
-grep -q '^,,,26,invalid_input,"too few fields (2, header has 3)",0,"Short Co,short@example.org"' "$work/failed.csv" \
+grep -q '^,,,1,26,invalid_input,"too few fields (2, header has 3)",0,"Short Co,short@example.org"' "$work/failed.csv" \
   || fail "a short record is not padded into wrong columns"
 # Imported again unedited, the malformed rows are refused again: nothing half-read is created.
 rm -f "$work/scratch.db"
@@ -125,4 +125,10 @@ expect_eq "$(sim_count_named "Taken Name (ours)")" 1 "the renamed row"
 # What is left to fix is the dropped duplicate; the succeeded export lists every customer created.
 expect_eq "$(onboard export --failed --format jsonl | jq -r '.line')" 30 "left in the failed export"
 expect_eq "$(onboard export --succeeded --format json | jq 'length')" 26 "customers in the succeeded export"
+# Imported again unedited, the export's row replaces the one it names: one row left to fix, not two.
+onboard export --failed --out "$work/again.csv"
+onboard import "$work/again.csv" >/dev/null || true
+expect_eq "$(onboard export --failed --format jsonl | jq -c '[.import_id, .error_class]')" '[3,"invalid_input"]' \
+  "the newest copy is the one left to fix"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'rejected'")" 1 "rejected rows after another round"
 pass "fix and reimport: 26 rows succeeded once, 5 fixed rows replaced their originals"
