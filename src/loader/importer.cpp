@@ -168,6 +168,11 @@ std::string record_text(const csv::Record& record, const store::NewRow& row, con
 // The checks of build_row, filling `row` as they pass.
 std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
     if (!record.error.empty()) {
+        // A field too long for the reader is the last one it read: name its column too.
+        const std::size_t last = record.fields.empty() ? 0 : record.fields.size() - 1;
+        if (record.error.rfind("field ", 0) == 0 && !record.fields.empty() && last < map.header.size()) {
+            return RowIssue{record.line, map.header[last], column_label(map, last) + ": " + record.error};
+        }
         return RowIssue{record.line, "", record.error};
     }
     const std::size_t expected = map.header.size();

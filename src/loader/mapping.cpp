@@ -101,8 +101,15 @@ std::string column_key(std::string_view name) {
 }
 
 void check_overrides(const ImportOptions& options) {
-    for (const auto& [input_name, column] : options.overrides) {
+    for (auto it = options.overrides.begin(); it != options.overrides.end(); ++it) {
+        const auto& [input_name, column] = *it;
         const std::string flag = "--map " + input_name + "=" + column;
+        const auto again = std::find_if(std::next(it), options.overrides.end(),
+                                        [&](const auto& other) { return other.first == input_name; });
+        if (again != options.overrides.end()) {
+            throw UsageError(flag + " and --map " + again->first + "=" + again->second + ": \"" + input_name +
+                             "\" is mapped twice; give one column");
+        }
         if (find_input(options, input_name) == nullptr) {
             throw UsageError(flag + ": the workflow has no input \"" + input_name + "\" (inputs: " +
                              quoted_list(input_names(options)) + ")");

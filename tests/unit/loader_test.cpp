@@ -1,6 +1,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "loader/importer.hpp"
+#include "loader/mapping.hpp"
 #include "store/store.hpp"
 
 #include <catch2/catch.hpp>
@@ -394,6 +395,24 @@ TEST_CASE("an export row naming a row of another database, or an unrelated one, 
     CHECK(column(db, "SELECT group_concat(state, ',') FROM (SELECT state FROM rows ORDER BY id)") ==
           "failed,failed,pending,pending,pending");
     CHECK(column(db, "SELECT count(*) FROM rows WHERE supersedes IS NOT NULL") == "0");
+}
+
+TEST_CASE("a field too long is rejected naming its column", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("long.csv", "name,externalId,Notes\nAda,C-1," + std::string(70000, 'x') + "\nBob,C-2,ok\n");
+    store::Store db(":memory:");
+    const auto summary = loader::import_csv(seed_options(file), db);
+    CHECK(summary.counts.accepted == 1);
+    REQUIRE(summary.first_rejections.size() == 1);
+    CHECK(summary.first_rejections[0].field == "Notes");
+    CHECK(summary.first_rejections[0].message == "column \"Notes\": field 3 is longer than 65536 bytes");
+}
+
+TEST_CASE("one input mapped twice is a usage error", "[loader]") {
+    auto options = seed_options("unused.csv");
+    options.overrides = {{"name", "Company"}, {"name", "Ref"}};
+    CHECK_THROWS_WITH(loader::check_overrides(options),
+                      "--map name=Company and --map name=Ref: \"name\" is mapped twice; give one column");
 }
 
 TEST_CASE("column keys drop case, spaces, underscores and dashes", "[loader]") {
