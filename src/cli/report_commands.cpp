@@ -241,12 +241,11 @@ void add_retry(CLI::App& app, GlobalOptions& global, int& exit_code) {
         const auto requeued = report::requeue_failed(store, options->filter);
         const auto left = report::count_leftovers(store, options->filter);
         std::string text = requeued > 0 ? "requeued " + rows_text(requeued, "failed") +
-                                              "; `onboard run` sends them\n"
+                                              (requeued == 1 ? "; `onboard run` sends it\n" : "; `onboard run` sends them\n")
                                         : std::string("no failed rows to requeue\n");
         if (left.rejected > 0) {
-            text += rows_text(left.rejected, "rejected") +
-                    " cannot be retried: fix them (`onboard export --failed`) and import the file "
-                    "again\n";
+            text += rows_text(left.rejected, "rejected") + " cannot be retried: fix " +
+                    (left.rejected == 1 ? "it" : "them") + " (`onboard export --failed`) and import the file again\n";
         }
         if (left.outcome_unknown > 0) {
             text += rows_text(left.outcome_unknown, "outcome_unknown") +

@@ -94,10 +94,6 @@ std::string fixed(double value, int decimals) {
     return buffer;
 }
 
-// Rounded down, so 3,500 of 3,501 reads 99.9%: 100.0% means every row.
-std::string percent(std::optional<double> rate) {
-    return rate ? fixed(std::floor(*rate * 1000.0) / 10.0, 1) + "%" : "-";
-}
 
 core::Json optional_number(std::optional<double> value, int decimals) {
     if (!value) {
@@ -175,6 +171,22 @@ std::vector<ImportSummary> summarize_imports(store::Store& store) {
     return summaries;
 }
 
+// Rounded to the nearest tenth, except that 100.0% means every row and 0.0% none: 3,500 of 3,501
+// reads 99.9%, 1 of 3,001 reads 0.1%.
+std::string format_percent(std::optional<double> rate) {
+    if (!rate) {
+        return "-";
+    }
+    double tenths = std::round(*rate * 1000.0);
+    if (*rate < 1.0) {
+        tenths = std::min(tenths, 999.0);
+    }
+    if (*rate > 0.0) {
+        tenths = std::max(tenths, 1.0);
+    }
+    return fixed(tenths / 10.0, 1) + "%";
+}
+
 std::string format_summary(const ImportSummary& s) {
     const auto& c = s.counts;
     std::string out = s.import_id
@@ -182,7 +194,7 @@ std::string format_summary(const ImportSummary& s) {
                                 base_name(s.file_name) + ", imported " + s.imported_at + ")\n"
                           : std::string("all imports\n");
     out += "  rows        " + std::to_string(c.total()) + ": " + state_breakdown(c) + "\n";
-    out += "  success     " + percent(s.success_rate) + "\n";
+    out += "  success     " + format_percent(s.success_rate) + "\n";
     out += "  attempts    " + std::to_string(s.attempts);
     if (s.latency_p50_ms) {
         out += ", latency p50 " + fixed(*s.latency_p50_ms, 0) + " ms, p95 " +
@@ -208,7 +220,7 @@ ResultSet status_table(const std::vector<ImportSummary>& imports, const ImportSu
         const auto& c = s.counts;
         table.rows.push_back({std::move(id), std::move(file), c.total(), c.succeeded, c.failed,
                               c.rejected, c.pending, c.in_flight, c.outcome_unknown, c.superseded,
-                              percent(s.success_rate)});
+                              format_percent(s.success_rate)});
     };
     for (const auto& s : imports) {
         add(s, *s.import_id, base_name(s.file_name));

@@ -37,6 +37,9 @@ std::vector<ImportSummary> summarize_imports(store::Store& store);
 
 // The summary as a few lines for a terminal (what `onboard run` prints at its end and `status
 // --import` shows); the file is named by its last path component.
+// A success rate as "99.9%" (nearest tenth; 100.0% only for all, 0.0% only for none), "-" for none.
+std::string format_percent(std::optional<double> rate);
+
 std::string format_summary(const ImportSummary& summary);
 
 // A line per import (its file by the last path component) and a total line: import, file, rows,

@@ -61,7 +61,7 @@ taken_attempts=$(sql "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.ro
 
 # retry requeues the failed row only; the rejected ones need a fix.
 onboard retry >"$work/retry.out"
-grep -q '^requeued 1 failed row; `onboard run` sends them$' "$work/retry.out" || { cat "$work/retry.out"; fail "retry output"; }
+grep -q '^requeued 1 failed row; `onboard run` sends it$' "$work/retry.out" || { cat "$work/retry.out"; fail "retry output"; }
 grep -q '^5 rejected rows cannot be retried: fix them' "$work/retry.out" || { cat "$work/retry.out"; fail "retry output"; }
 expect_eq "$(sql "SELECT state FROM rows WHERE name = 'Taken Name'")" pending "state after retry"
 run_until_settled

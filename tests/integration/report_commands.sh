@@ -131,10 +131,10 @@ expect_fails 2 'retry: unknown failure class "dup" (expected one of invalid_inpu
   onboard retry --class dup
 expect_eq "$(onboard retry --class server)" "no failed rows to requeue" "retry of another class"
 expect_eq "$(onboard retry --import 1 --line 7)" \
-  $'no failed rows to requeue\n1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again' \
+  $'no failed rows to requeue\n1 rejected row cannot be retried: fix it (`onboard export --failed`) and import the file again' \
   "retry of a rejected line"
 expect_eq "$(onboard retry --import 1 --line 6 --line 7)" \
-  $'requeued 1 failed row; `onboard run` sends them\n1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the file again' \
+  $'requeued 1 failed row; `onboard run` sends it\n1 rejected row cannot be retried: fix it (`onboard export --failed`) and import the file again' \
   "retry"
 expect_eq "$(sql "SELECT state FROM rows WHERE line = 6")" pending "retried row"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 3 "succeeded rows untouched by retry"

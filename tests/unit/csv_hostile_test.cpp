@@ -220,7 +220,7 @@ TEST_CASE("importing a 1 MB field rejects its record and goes on", "[csv][hostil
     store::Store db(":memory:");
     const auto path = dir.write("big.csv", "name,externalId\n" + k_one_mb + ",C-1\nBo,C-2\n");
     const auto summary = loader::import_csv(seed_options(path), db);
-    CHECK(stored_rows(db, summary.import_id) == Lines{"2!field 1 is longer than 65536 bytes", "3|Bo|C-2"});
+    CHECK(stored_rows(db, summary.import_id) == Lines{"2!column \"name\": field 1 is longer than 65536 bytes", "3|Bo|C-2"});
 }
 
 TEST_CASE("importing a 100,000-column header fails naming file and line", "[csv][hostile][loader]") {
@@ -237,5 +237,5 @@ TEST_CASE("importing a 30 MB single line fails naming file and line", "[csv][hos
     CHECK(import_error(path, db) == path + ":1: header: field 1 is longer than 65536 bytes");
     const auto row = dir.write("row.csv", "name,externalId\n" + std::string(30 * 1024 * 1024, 'a') + "\nBo,C-2\n");
     const auto summary = loader::import_csv(seed_options(row), db);
-    CHECK(stored_rows(db, summary.import_id) == Lines{"2!field 1 is longer than 65536 bytes", "3|Bo|C-2"});
+    CHECK(stored_rows(db, summary.import_id) == Lines{"2!column \"name\": field 1 is longer than 65536 bytes", "3|Bo|C-2"});
 }

@@ -695,6 +695,16 @@ TEST_CASE("a summary counts rows per state and computes success rate, latency an
     CHECK_FALSE(empty.throughput_per_s);
 }
 
+TEST_CASE("a success rate reads 100.0% only when every row succeeded, 0.0% only when none did", "[report]") {
+    using onboard::report::format_percent;
+    CHECK(format_percent(7.0 / 9.0) == "77.8%");
+    CHECK(format_percent(3500.0 / 3501.0) == "99.9%");
+    CHECK(format_percent(1.0) == "100.0%");
+    CHECK(format_percent(1.0 / 3001.0) == "0.1%");
+    CHECK(format_percent(0.0) == "0.0%");
+    CHECK(format_percent(std::nullopt) == "-");
+}
+
 TEST_CASE("the terminal summary names the import and what its rows came to", "[report]") {
     Store store(":memory:");
     summary_fixture(store);
@@ -842,8 +852,8 @@ TEST_CASE("export --failed writes the fixable csv to --out and retry requeues th
     CHECK(read_file(db.path + ".out").find("\r\n'=Ann,A-1,1,2,") != std::string::npos);
 
     CHECK(run_command({"retry", "--db", db.path}, exit_code) ==
-          "requeued 1 failed row; `onboard run` sends them\n"
-          "1 rejected row cannot be retried: fix them (`onboard export --failed`) and import the "
+          "requeued 1 failed row; `onboard run` sends it\n"
+          "1 rejected row cannot be retried: fix it (`onboard export --failed`) and import the "
           "file again\n");
     CHECK(exit_code == 0);
     CHECK(run_command({"status", "--json", "--db", db.path}, exit_code).find("\"pending\":1,") !=
