@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 #include <optional>
@@ -122,6 +123,45 @@ void parse_step_output(std::string_view text, std::size_t& pos, ReferenceEnd end
     read_pointer(text, pos, end, ref.pointer);
 }
 
+constexpr std::array<std::string_view, 11> k_roots{"url",     "method",    "statusCode", "request",
+                                                   "response", "inputs",   "outputs",    "steps",
+                                                   "workflows", "sourceDescriptions", "components"};
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+// Edits (insert, delete, change, swap two neighbours) from `a` to `b`, ignoring case.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) {
+        for (std::size_t j = 0; j <= b.size(); ++j) {
+            if (i == 0 || j == 0) {
+                d[i][j] = i + j;
+                continue;
+            }
+            const std::size_t change = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change});
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1])) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// `unknown runtime expression "$inptus"; did you mean "$inputs"?` (the hint when a root is close).
+std::string unknown_root(std::string_view head) {
+    std::string_view best;
+    std::size_t best_distance = 3; // two edits at most: further off is not a typo
+    for (const std::string_view root : k_roots) {
+        if (const std::size_t distance = edit_distance(head, root); distance < best_distance) {
+            best = root;
+            best_distance = distance;
+        }
+    }
+    std::string message = "unknown runtime expression \"$" + std::string(head) + "\"";
+    return best.empty() ? message : message + "; did you mean \"$" + std::string(best) + "\"?";
+}
+
 const core::Json* pointed(const core::Json* value, const std::string& pointer) {
     return value == nullptr ? nullptr : value->at_pointer(pointer);
 }
@@ -155,7 +195,7 @@ Reference parse_reference(std::string_view text, std::size_t& pos, ReferenceEnd 
     } else if (head.empty()) {
         fail(pos, "expected a name after \"$\"");
     } else {
-        fail(start, "unknown runtime expression \"$" + head + "\"");
+        fail(start, unknown_root(head));
     }
     ref.text = std::string(text.substr(start, pos - start));
     return ref;
@@ -207,21 +247,16 @@ std::string to_text(const core::Json& value) {
 
 namespace {
 
-bool starts_with_head(std::string_view rest, bool at_start) {
-    static constexpr const char* k_dotted[] = {"inputs.",  "steps.",     "response.",
-                                               "request.", "outputs.",   "workflows.",
-                                               "components.", "sourceDescriptions."};
-    for (const char* head : k_dotted) {
-        if (rest.substr(0, std::strlen(head)) == head) {
-            return true;
-        }
-    }
-    if (!at_start) {
+// Whether a bare runtime expression starts at text[i]: a value that begins with "$" and a letter is
+// one, as in Arazzo, so a typo in its root is reported rather than sent as text; inside text only
+// "$word." is, so GraphQL variables ("$name: String!", "$name)") and "costs $5" stay literal.
+bool starts_bare_expression(std::string_view text, std::size_t i) {
+    if (text[i] != '$' || i + 1 >= text.size() || std::isalpha(static_cast<unsigned char>(text[i + 1])) == 0) {
         return false;
     }
-    std::size_t pos = 0;
-    const std::string_view word = read_while(rest, pos, is_alnum);
-    return word == "statusCode" || word == "url" || word == "method";
+    std::size_t pos = i + 1;
+    read_while(text, pos, is_alnum);
+    return i == 0 || (pos < text.size() && text[pos] == '.');
 }
 
 } // namespace
@@ -251,7 +286,7 @@ Template Template::parse(std::string_view text) {
             }
             add(std::move(ref));
             i = pos + 1;
-        } else if (text[i] == '$' && starts_with_head(text.substr(i + 1), i == 0)) {
+        } else if (starts_bare_expression(text, i)) {
             std::size_t pos = i;
             Reference ref = parse_reference(text, pos, ReferenceEnd::whitespace);
             const bool whole = i == 0 && pos == text.size();

@@ -145,6 +145,31 @@ TEST_CASE("graphql variables and dollar amounts in text are not expressions", "[
     const Template query = Template::parse("mutation m($name: String!, $externalId: String) { a }");
     CHECK(query.references().empty());
     CHECK(Template::parse("costs $5 {not an expression}").references().empty());
+    const std::string seed_query = "mutation createCustomer($name: String!, $externalId: String) {\n"
+                                   "  createCustomer(input: { name: $name, externalId: $externalId }) {\n"
+                                   "    customer { id name externalId }\n  }\n}";
+    CHECK(Template::parse(seed_query).references().empty());
+    CHECK(Template::parse("query q($first: Int) { customers(first: $first) { nodes { id } } }").references().empty());
+    CHECK(Template::parse("$").references().empty());
+    CHECK(Template::parse("a lone $ and $5.00 and $ name").references().empty());
+    CHECK(Template::parse("$5.00").references().empty());
+}
+
+TEST_CASE("a bare expression with an unknown root is an error naming the close known root", "[expression]") {
+    CHECK(template_error("$inptus.name") == "column 1: unknown runtime expression \"$inptus\"; did you mean \"$inputs\"?");
+    CHECK(template_error("$input.refreshToken") ==
+          "column 1: unknown runtime expression \"$input\"; did you mean \"$inputs\"?");
+    CHECK(template_error("$respons.body#/data/createCustomer/customer/id") ==
+          "column 1: unknown runtime expression \"$respons\"; did you mean \"$response\"?");
+    CHECK(template_error("$Inputs.name") == "column 1: unknown runtime expression \"$Inputs\"; did you mean \"$inputs\"?");
+    CHECK(template_error("$nothing") == "column 1: unknown runtime expression \"$nothing\"");
+    CHECK(template_error("$inputs") == "column 8: expected \".\" after \"$inputs\"");
+    CHECK(template_error("Bearer $setps.refreshToken.outputs.accessToken") ==
+          "column 8: unknown runtime expression \"$setps\"; did you mean \"$steps\"?");
+    CHECK(template_error("{$inptus.name}") ==
+          "column 2: unknown runtime expression \"$inptus\"; did you mean \"$inputs\"?");
+    CHECK(condition_error("$statuscode == 200") ==
+          "column 1: unknown runtime expression \"$statuscode\"; did you mean \"$statusCode\"?");
 }
 
 TEST_CASE("conditions compare numbers, strings, booleans and null", "[expression]") {

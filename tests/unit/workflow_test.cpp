@@ -341,6 +341,29 @@ TEST_CASE("check reports every broken reference with file and line", "[workflow]
           file + "45: step \"refreshToken\" has no output \"missing\" ($steps.refreshToken.outputs.missing)");
 }
 
+TEST_CASE("check reports a bare expression whose root is unknown, with the close known root", "[workflow][check]") {
+    const std::string file = k_broken + "unknown-roots.yml:";
+    CHECK(load_error(k_broken + "unknown-roots.yml") ==
+          file + "23: malformed expression \"$input.refreshToken\": column 1: unknown runtime expression "
+                 "\"$input\"; did you mean \"$inputs\"?\n" +
+          file + "31: malformed expression \"Bearer $step.refreshToken.outputs.accessToken\": column 8: unknown "
+                 "runtime expression \"$step\"; did you mean \"$steps\"?\n" +
+          file + "39: malformed expression \"$inptus.name\": column 1: unknown runtime expression \"$inptus\"; did "
+                 "you mean \"$inputs\"?\n" +
+          file + "42: malformed expression \"$respons.body#/data/createCustomer/customer/id\": column 1: unknown "
+                 "runtime expression \"$respons\"; did you mean \"$response\"?");
+}
+
+TEST_CASE("the graphql query's variables are text, not runtime expressions", "[workflow][check]") {
+    for (const std::string& path : {k_seed, k_shipped}) {
+        const Workflow workflow = Workflow::load(path);
+        const Payload& payload = *workflow.steps()[1].payload;
+        REQUIRE(payload.keys[0] == "query");
+        CHECK(payload.items[0].kind == Payload::Kind::literal);
+        CHECK(payload.items[0].literal.as_string().find("$name: String!") != std::string::npos);
+    }
+}
+
 TEST_CASE("check reports missing fields and unsupported forms", "[workflow][check]") {
     const std::string file = k_broken + "missing-fields.yml:";
     CHECK(load_error(k_broken + "missing-fields.yml") ==
