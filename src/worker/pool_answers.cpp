@@ -122,8 +122,20 @@ void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::R
 void Pool::Impl::on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result,
                                  int status) {
     if (status == 403) {
-        fail(row, std::move(attempt), "auth", result.error_message);
-        abort("HTTP 403: the token lacks permission for this operation; check the user's role");
+        // The token's permissions, not the row, are at fault: the row goes back to the queue, due at
+        // once, for the run after the role is fixed; the answer stays in its history as a retry.
+        store::RowUpdate update;
+        update.row_id = row.leased.id;
+        update.state = "pending";
+        update.error_class = "auth";
+        update.error_message = result.error_message;
+        attempt.outcome = "retry";
+        attempt.error_class = "auth";
+        attempt.error_message = result.error_message;
+        record(std::move(attempt), std::move(update));
+        ++totals.retries;
+        finish_row(row);
+        abort("HTTP 403: the token lacks permission for this operation; check the user's role (rows stay pending)");
         return;
     }
     const std::shared_ptr<TokenContext>& used = row.sent_with;
