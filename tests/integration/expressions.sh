@@ -39,6 +39,15 @@ for file in "$job" "$work/jobs/arazzo/prismatic-create-customer-workflow.yml"; d
   onboard check --workflow "$file" >"$work/check.out" 2>"$work/check.err" || { cat "$work/check.err"; fail "check $file"; }
   grep -q ": ok (2 steps" "$work/check.out" || fail "check ok for $file"
 done
+seed="$work/jobs/arazzo/prismatic-create-customer-workflow.yml"
+onboard check --workflow "$seed" >/dev/null 2>"$work/check.err"
+expect_eq "$(grep -c 'bare runtime expression' "$work/check.err")" 1 "check's warnings about the seed's bare form"
+run_job --workflow "$seed"
+expect_eq "$status" 0 "run exit code of the seed"
+expect_eq "$(grep -c 'bare runtime expression' "$work/run.err")" 1 "run's warnings about the seed's bare form"
+curl -fsS -X POST -d '' "$url/_sim/reset" >/dev/null
+rm -f "$ONBOARD_DB"
+onboard import "$work/c.csv" >/dev/null
 run_job --workflow "$job"
 expect_eq "$status" 0 "run exit code of the shipped job"
 expect_eq "$(curl -fsS "$url/_sim/customers" | jq -r '[.[].name] | sort | join("|")')" \
