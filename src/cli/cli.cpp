@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <cstdio>
@@ -149,6 +150,21 @@ int exit_code_for(const worker::RunTotals& totals, const store::StateCounts& cou
     return counts.failed + counts.rejected + counts.outcome_unknown > 0 ? k_exit_rows_failed : k_exit_ok;
 }
 
+// What this run did, beside the summary of the rows it ran (README "JSON field names").
+core::Json run_json(const worker::RunTotals& totals) {
+    core::Json run = core::Json::object();
+    run.set("succeeded", totals.succeeded);
+    run.set("reconciled", totals.reconciled);
+    run.set("failed", totals.failed);
+    run.set("retries", totals.retries);
+    run.set("requests", totals.requests);
+    run.set("batches", totals.batches);
+    run.set("handed_back", totals.released);
+    run.set("elapsed_s", std::round(totals.elapsed_seconds * 1000.0) / 1000.0);
+    run.set("stopped", totals.aborted ? "aborted" : totals.interrupted ? "interrupted" : "finished");
+    return run;
+}
+
 int run_run(const GlobalOptions& global, RunCommand& command) {
     if (!command.log_file.empty()) {
         refuse_database_as_output(command.log_file, global.db, "run --log-file");
@@ -191,7 +207,9 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     progress.finish();
     const report::ImportSummary summary = report::summarize(store, options.import_id);
     if (command.json) {
-        std::cout << report::summary_json(summary).dump() << '\n';
+        core::Json out = report::summary_json(summary);
+        out.set("run", run_json(totals));
+        std::cout << out.dump() << '\n';
     } else {
         std::cout << "run: " << totals.succeeded << " succeeded (" << totals.reconciled << " reconciled), "
                   << totals.failed << " failed, " << totals.retries << " retries, " << totals.batches

@@ -21,9 +21,11 @@ expect_eq "$(curl -fsS "$url/_sim/customers" | jq '[.[] | select(.externalId == 
 onboard status --json >"$work/status.json"
 expect_eq "$(jq '.total.succeeded' "$work/status.json")" 1200 "status --json total succeeded"
 
-# A second run finds nothing to do and creates nothing.
-run_job
+# A second run finds nothing to do and creates nothing; --json says what this run did beside the totals.
+run_job --json
 [ "$status" -eq 0 ] || fail "second run exit $status"
+expect_eq "$(jq -c '[.succeeded, .run.succeeded, .run.requests, .run.stopped]' "$work/run.out")" \
+  '[1200,0,0,"finished"]' "run --json: the rows' totals and this run's own counts"
 expect_eq "$(sim_customers)" 1200 "customers after a second run"
 
 # Importing the same file again adds nothing.
