@@ -91,9 +91,15 @@ int run_import(const GlobalOptions& global, const ImportCommand& command) {
     const double started = store::now_unix();
     options.progress = [&](std::int64_t records) { progress.update_import(records, store::now_unix() - started); };
     store::Store store(global.db);
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    options.stop = &g_interrupts;
     const loader::ImportSummary summary = loader::import_csv(options, store);
     progress.finish();
     std::cout << loader::describe(summary, command.file);
+    if (summary.interrupted) {
+        return k_exit_interrupted;
+    }
     return summary.counts.rejected > 0 ? k_exit_rows_failed : k_exit_ok;
 }
 

@@ -413,6 +413,14 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
             continue;
         }
         load_record(record, map, exported, store, group, summary.import_id, summary, row);
+        if (options.stop != nullptr && options.stop->load() > 0) {
+            group.flush();
+            summary.counts = store.import_counts(summary.import_id);
+            transaction->commit();
+            summary.interrupted = true;
+            summary.last_line = record.line;
+            return summary;
+        }
         if (++in_transaction == k_records_per_transaction) {
             group.flush();
             transaction->commit();
@@ -447,6 +455,10 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
     }
     std::string out = file_name + ": import " + std::to_string(summary.import_id) +
                       (summary.resumed ? " (resumed after an interruption)" : "") + "\n  " + totals + "\n";
+    if (summary.interrupted) {
+        out += "  interrupted after line " + std::to_string(summary.last_line) +
+               ": what was read is stored; import the same file again to go on from there\n";
+    }
     std::string mapped;
     for (const auto& [input, column] : summary.mapping) {
         mapped += (mapped.empty() ? "" : ", ") + input + " <- \"" + core::printable(column) + "\"";

@@ -2,6 +2,7 @@
 
 #include "store/store.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -35,6 +36,9 @@ struct ImportOptions {
     std::vector<std::string> run_inputs; // inputs NOT taken from the CSV (e.g. refreshToken)
     // Called after each committed group of records with the records read so far (long imports).
     std::function<void(std::int64_t records)> progress;
+    // When set and above zero (SIGINT), the import stops after the record it is at, keeps what it
+    // stored and stays unfinished: importing the same file again resumes it.
+    const std::atomic<int>* stop = nullptr;
 };
 
 // Why a record was not queued.
@@ -50,6 +54,8 @@ struct ImportSummary {
     bool already_imported = false; // the same bytes were imported before: nothing was added
     bool resumed = false;          // an interrupted import of the same bytes was completed
     bool options_not_applied = false; // already imported, and --map or --delimiter was given anyway
+    bool interrupted = false;         // stopped by ImportOptions::stop; resumable
+    std::int64_t last_line = 0;       // the last line read when interrupted
     store::ImportCounts counts;
     std::vector<RowIssue> first_rejections;     // the first k_rejections_shown
     std::vector<std::string> ignored_columns;   // columns no input reads

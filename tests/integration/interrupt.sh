@@ -50,3 +50,20 @@ expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 200 "al
 expect_one_customer_per_row
 [ "$(sql "SELECT count(*) FROM rows WHERE reconciled = 1")" -gt 0 ] || fail "no row in flight was reconciled"
 pass "two SIGINTs: $unknown rows in flight left to reconcile, then every row once"
+
+# SIGINT during an import: it stops, keeps what it stored, says how to go on, and the same file resumes.
+awk 'BEGIN { print "name,externalId"; for (i = 1; i <= 400000; i++) printf "Big %d,B-%d\n", i, i }' >"$work/big.csv"
+"$ONBOARD_BIN" import "$work/big.csv" --db "$work/big.db" --no-progress >"$work/import.out" 2>&1 &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+set +e; wait "$pid"; status=$?; set -e
+expect_eq "$status" 130 "import exit code after SIGINT"
+grep -q "import the same file again to go on from there" "$work/import.out" || { cat "$work/import.out"; fail "no resume hint"; }
+stored=$(sqlite3 "$work/big.db" "SELECT count(*) FROM rows")
+[ "$stored" -lt 400000 ] || fail "the import was not interrupted ($stored rows)"
+"$ONBOARD_BIN" import "$work/big.csv" --db "$work/big.db" --no-progress >"$work/import2.out"
+grep -q "resumed after an interruption" "$work/import2.out" || { cat "$work/import2.out"; fail "not resumed"; }
+expect_eq "$(sqlite3 "$work/big.db" "SELECT count(*) || ' ' || count(DISTINCT line) || ' ' || max(line) FROM rows")" \
+  "400000 400000 400001" "rows after the resumed import"
+pass "interrupted import: $stored rows stored before SIGINT, the rest on resume"

@@ -9,6 +9,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -413,6 +414,27 @@ TEST_CASE("one input mapped twice is a usage error", "[loader]") {
     options.overrides = {{"name", "Company"}, {"name", "Ref"}};
     CHECK_THROWS_WITH(loader::check_overrides(options),
                       "--map name=Company and --map name=Ref: \"name\" is mapped twice; give one column");
+}
+
+TEST_CASE("an interrupted import keeps what it stored and the same file resumes it", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("i.csv", "name,externalId\nAda,C-1\nBob,C-2\nCy,C-3\n");
+    store::Store db(":memory:");
+    std::atomic<int> interrupts{1}; // as after a SIGINT: stop after the record at hand
+    auto options = seed_options(file);
+    options.stop = &interrupts;
+    const auto first = loader::import_csv(options, db);
+    CHECK(first.interrupted);
+    CHECK(first.last_line == 2);
+    CHECK(column(db, "SELECT count(*) FROM rows") == "1");
+    CHECK(loader::describe(first, "i.csv").find(
+              "  interrupted after line 2: what was read is stored; import the same file again to go on from there\n") !=
+          std::string::npos);
+    const auto again = loader::import_csv(seed_options(file), db);
+    CHECK(again.resumed);
+    CHECK_FALSE(again.interrupted);
+    CHECK(again.counts.accepted == 3);
+    CHECK(column(db, "SELECT group_concat(line, ',') FROM rows") == "2,3,4");
 }
 
 TEST_CASE("column keys drop case, spaces, underscores and dashes", "[loader]") {
