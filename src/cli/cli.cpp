@@ -219,7 +219,7 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     } else {
         std::cout << "run: " << totals.succeeded << " succeeded (" << totals.reconciled << " reconciled), "
                   << totals.failed << " failed, " << totals.retries << " retries, " << totals.batches
-                  << " batches, " << totals.requests << " requests in " << format_duration(totals.elapsed_seconds)
+                  << " batches, " << totals.requests << " requests (token refreshes and lookups included) in " << format_duration(totals.elapsed_seconds)
                   << '\n';
         if (totals.interrupted || totals.released > 0) {
             const auto left = summary.counts.pending + summary.counts.in_flight + summary.counts.outcome_unknown;
