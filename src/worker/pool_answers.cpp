@@ -212,7 +212,7 @@ void Pool::Impl::on_lookup(Row& row, const Exchange& exchange, const http::Respo
         waiting_for_token.push_back(&row);
         return;
     }
-    if (++row.lookup_failures < options.max_attempts) {
+    if (++row.lookup_failures < std::max(options.max_attempts, k_min_lookup_tries)) {
         row_timers.emplace(store::now_unix() + backoff.delay(row.lookup_failures, std::nullopt), &row);
         return;
     }

@@ -27,6 +27,9 @@ inline constexpr double k_flush_every_seconds = 0.1;
 // disk), so each commit writes ahead enough rows for the sends until the next one, and a freed
 // request slot is refilled without waiting for a commit.
 inline constexpr std::size_t k_min_written_ahead = 512;
+// A reconciling lookup only reads, so it is retried in the run at least this often even under a
+// low --max-attempts (which counts creates): else a row stays outcome_unknown until the next run.
+inline constexpr int k_min_lookup_tries = 5;
 
 inline std::uint64_t pick_seed(std::uint64_t seed) {
     return seed != 0 ? seed : std::random_device{}();

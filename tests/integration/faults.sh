@@ -39,3 +39,18 @@ run_job --workers 1
 [ "$status" -eq 0 ] || { cat "$work/run.out" "$work/run.err"; fail "run with a retried last row exit $status"; }
 expect_eq "$(sql "SELECT state || ' ' || attempts FROM rows")" "succeeded 2" "the last row, retried within the run"
 pass "a retried last row is sent again before the run ends"
+
+# Lookups only read: under --max-attempts 1 (one create per row) a reconciling lookup that meets an
+# error is still tried again in the run, so no row is left outcome_unknown for the next run.
+stop_sim
+rm -f "$ONBOARD_DB"*
+# One worker: the simulator's seeded faults then meet the same requests in the same order every time.
+start_sim --drop-rate 0.2 --graphql-error-rate 0.1 --seed 3
+make_csv 60 "$work/lookups.csv"
+onboard import "$work/lookups.csv" >/dev/null
+run_job --workers 1 --max-attempts 1 --timeout 2
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state IN ('outcome_unknown', 'in_flight', 'pending')")" 0 \
+  "rows left unresolved with one create attempt each"
+[ "$(sql "SELECT count(*) FROM rows WHERE reconciled = 1")" -gt 0 ] || fail "no dropped create was reconciled"
+expect_one_customer_per_row
+pass "lookups retried under --max-attempts 1: $(sql "SELECT count(*) FROM attempts WHERE kind = 'reconcile'") lookups"
