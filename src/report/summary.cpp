@@ -103,6 +103,22 @@ core::Json optional_number(std::optional<double> value, int decimals) {
     return std::round(*value * scale) / scale;
 }
 
+// A rate of 0 to 1 at 4 decimals that reads 1 only when it is 1 and 0 only when it is 0, as the
+// text does: a script testing success_rate == 1 must not be told all succeeded when one failed.
+core::Json optional_rate(std::optional<double> rate) {
+    if (!rate) {
+        return nullptr;
+    }
+    double scaled = std::round(*rate * 10000.0);
+    if (*rate < 1.0) {
+        scaled = std::min(scaled, 9999.0);
+    }
+    if (*rate > 0.0) {
+        scaled = std::max(scaled, 1.0);
+    }
+    return scaled / 10000.0;
+}
+
 core::Json optional_text(const std::string& text) {
     return text.empty() ? core::Json() : core::Json(text);
 }
@@ -251,7 +267,7 @@ core::Json summary_json(const ImportSummary& s) {
     for (const auto& [name, count] : states) {
         out.set(name, count);
     }
-    out.set("success_rate", optional_number(s.success_rate, 4));
+    out.set("success_rate", optional_rate(s.success_rate));
     out.set("attempts", s.attempts);
     out.set("latency_p50_ms", optional_number(s.latency_p50_ms, 1));
     out.set("latency_p95_ms", optional_number(s.latency_p95_ms, 1));

@@ -703,6 +703,16 @@ TEST_CASE("a success rate reads 100.0% only when every row succeeded, 0.0% only 
     CHECK(format_percent(1.0 / 3001.0) == "0.1%");
     CHECK(format_percent(0.0) == "0.0%");
     CHECK(format_percent(std::nullopt) == "-");
+    // The JSON rate (4 decimals) keeps the same promise.
+    auto json_rate = [](double rate) {
+        onboard::report::ImportSummary summary;
+        summary.success_rate = rate;
+        return onboard::report::summary_json(summary).find("success_rate")->as_double();
+    };
+    CHECK(json_rate(1'499'999.0 / 1'500'000.0) == 0.9999);
+    CHECK(json_rate(1.0 / 1'500'000.0) == 0.0001);
+    CHECK(json_rate(0.75) == 0.75);
+    CHECK(json_rate(1.0) == 1.0);
 }
 
 TEST_CASE("the terminal summary names the import and what its rows came to", "[report]") {
