@@ -379,6 +379,15 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         }
         summary.resumed = true;
         resume_after = store.last_line(*existing);
+        const std::string stored_delimiter = store.import_mapping(*existing).second;
+        const std::string given = !options.delimiter ? stored_delimiter
+                                  : *options.delimiter == '\t' ? "tab"
+                                                                : std::string(1, *options.delimiter);
+        if (given != stored_delimiter) {
+            throw UsageError(source + ": import " + std::to_string(*existing) +
+                             " of this file was interrupted; resume it with the delimiter it began with (" +
+                             stored_delimiter + "), not " + given);
+        }
     }
     std::ifstream in(source, std::ios::binary);
     csv::Reader reader(in, source, csv::ReaderOptions{options.delimiter});
@@ -391,6 +400,18 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     }
     ColumnMap map = map_columns(record.fields, options, source, record.line);
     map.delimiter = reader.delimiter();
+    if (summary.resumed) {
+        // The rows stored so far were read one way: the rest must be read the same way.
+        const auto [stored_mapping, stored_delimiter] = store.import_mapping(summary.import_id);
+        const auto now = import_info(options, digest, map, reader.delimiter());
+        if (now.mapping.dump() != core::Json::parse(stored_mapping, "imports.mapping").dump() ||
+            now.delimiter != stored_delimiter) {
+            throw UsageError(source + ": import " + std::to_string(summary.import_id) +
+                             " of this file was interrupted; resume it with the mapping it began with (" +
+                             stored_mapping + ", delimiter " + stored_delimiter + "), not " + now.mapping.dump() +
+                             ", delimiter " + now.delimiter);
+        }
+    }
     for (const auto& [input, column] : map.entries) {
         summary.mapping[input->name] = map.header[column];
     }

@@ -115,6 +115,18 @@ std::optional<std::int64_t> Store::find_import_by_sha256(const std::string& sha2
     });
 }
 
+std::pair<std::string, std::string> Store::import_mapping(std::int64_t import_id) {
+    return guarded("import mapping", [&] {
+        auto& select = cached("SELECT mapping, delimiter FROM imports WHERE id = ?");
+        ResetOnExit reset(select);
+        select.bind(1, import_id);
+        if (!select.executeStep()) {
+            throw StoreError("import mapping: no import " + std::to_string(import_id));
+        }
+        return std::pair{select.getColumn(0).getString(), select.getColumn(1).getString()};
+    });
+}
+
 std::int64_t Store::create_import(const ImportInfo& info) {
     return guarded("create import", [&] {
         auto& insert = cached("INSERT INTO imports (file_name, file_size, sha256, columns, mapping, delimiter, "

@@ -155,6 +155,8 @@ public:
 
     // --- import ---
     std::optional<std::int64_t> find_import_by_sha256(const std::string& sha256);
+    // The mapping (JSON text, input -> column) and delimiter ("," ";" or "tab") an import was read with.
+    std::pair<std::string, std::string> import_mapping(std::int64_t import_id);
     std::int64_t create_import(const ImportInfo& info);
     // Whether finish_import was called for the import (false: interrupted, to be resumed).
     bool import_finished(std::int64_t import_id);

@@ -430,6 +430,11 @@ TEST_CASE("an interrupted import keeps what it stored and the same file resumes 
     CHECK(loader::describe(first, "i.csv").find(
               "  interrupted after line 2: what was read is stored; import the same file again to go on from there\n") !=
           std::string::npos);
+    auto remapped = seed_options(file);
+    remapped.overrides = {{"name", "externalId"}, {"externalId", "name"}};
+    CHECK_THROWS_WITH(loader::import_csv(remapped, db),
+                      Catch::Contains("import 1 of this file was interrupted; resume it with the mapping it began with"));
+    CHECK(column(db, "SELECT count(*) FROM rows") == "1");
     const auto again = loader::import_csv(seed_options(file), db);
     CHECK(again.resumed);
     CHECK_FALSE(again.interrupted);
