@@ -251,7 +251,7 @@ void note_rejection(ImportSummary& summary, RowIssue issue) {
 // again): each record then names the failed or rejected original it replaces by import and line,
 // so even a fixed name or a retyped malformed record finds it.
 struct ExportColumns {
-    std::optional<std::size_t> import_id, line, error_message, raw_record;
+    std::optional<std::size_t> import_id, line, reference, raw_record;
 
     static ExportColumns find(const std::vector<std::string>& header) {
         ExportColumns found;
@@ -259,12 +259,11 @@ struct ExportColumns {
             const auto at = std::find(header.begin(), header.end(), name);
             return at == header.end() ? std::nullopt : std::optional<std::size_t>(at - header.begin());
         };
-        const bool is_export = position("import_id") && position("line") && position("error_class") &&
-                               position("error_message");
+        const bool is_export = position("import_id") && position("line") && position("ref");
         if (is_export) {
             found.import_id = position("import_id");
             found.line = position("line");
-            found.error_message = position("error_message");
+            found.reference = position("ref");
             found.raw_record = position("record");
         }
         return found;
@@ -273,7 +272,7 @@ struct ExportColumns {
     // The original the record names, superseded now so that its keys are free for the new row.
     std::optional<std::int64_t> supersede_original(const csv::Record& record, store::Store& store,
                                                    std::int64_t import_id_now) const {
-        if (!import_id || std::max({*import_id, *line, *error_message}) >= record.fields.size()) {
+        if (!import_id || std::max({*import_id, *line, *reference}) >= record.fields.size()) {
             return std::nullopt;
         }
         auto number = [&](std::size_t column) -> std::optional<std::int64_t> {
@@ -288,7 +287,7 @@ struct ExportColumns {
             return std::nullopt;
         }
         return store.supersede_exported(import_id_now, *original_import, *original_line,
-                                        record.fields[*error_message]);
+                                        std::string(trim(record.fields[*reference])));
     }
 
     // An unedited malformed record keeps its text through another round, so the next export shows it.
@@ -350,7 +349,7 @@ void load_record(const csv::Record& record, const ColumnMap& map, const ExportCo
     auto issue = build_row(record, map, row);
     row.supersedes = exported.supersede_original(record, store, import_id);
     if (issue) {
-        if (!row.raw_record && row.supersedes) {
+        if (!row.raw_record) {
             row.raw_record = exported.carried_record(record);
         }
         store.reject_row(import_id, record.line, row.source, row.inputs, issue->message, row.raw_record,

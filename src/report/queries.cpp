@@ -28,8 +28,10 @@ core::Json column_value(const SQLite::Column& column) {
 // The columns a failed export appends after the source's.
 // `record` holds a malformed record's text; its source columns are left empty, as they may be shifted.
 // import_id and line name the row a fixed copy replaces when the file is imported again.
-constexpr std::array<const char*, 6> k_failure_columns{"import_id", "line", "error_class", "error_message",
-                                                       "attempts", "record"};
+// ref proves it (store::row_reference), so a file from another database or a line typed wrong
+// replaces nothing.
+constexpr std::array<const char*, 7> k_failure_columns{"import_id", "line", "error_class", "error_message",
+                                                       "attempts", "record", "ref"};
 
 // A source column a failed export drops: one of its own columns, left in the file by an earlier
 // export that was fixed and imported again (its values are that round's, the appended ones are
@@ -78,7 +80,7 @@ struct ColumnUnion {
 struct FailedRow {
     std::int64_t import_id = 0;
     core::Json source;
-    core::Json line, error_class, error_message, attempts, record;
+    core::Json line, error_class, error_message, attempts, record, reference;
 };
 
 std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64_t> import_id,
@@ -91,7 +93,7 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
     SQLite::Statement select(
         store.database(),
         "SELECT r.import_id, r.source, i.columns, r.line, r.error_class, "
-        "r.error_message, r.attempts, r.raw_record FROM rows_full r JOIN imports i ON i.id = r.import_id" +
+        "r.error_message, r.attempts, r.raw_record, i.sha256 FROM rows_full r JOIN imports i ON i.id = r.import_id" +
             where.text() + " ORDER BY r.import_id, r.line");
     where.bind(select);
     std::vector<FailedRow> rows;
@@ -102,7 +104,8 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
                       column_value(select.getColumn(4)),
                       column_value(select.getColumn(5)),
                       column_value(select.getColumn(6)),
-                      select.getColumn(7).isNull() ? core::Json("") : core::Json(select.getColumn(7).getString())};
+                      select.getColumn(7).isNull() ? core::Json("") : core::Json(select.getColumn(7).getString()),
+                      core::Json(store::row_reference(select.getColumn(8).getString(), select.getColumn(3).getInt64()))};
         columns.add(row.import_id,
                     core::Json::parse(select.getColumn(2).getString(), "imports.columns"));
         rows.push_back(std::move(row));
@@ -262,7 +265,8 @@ ResultSet select_failed(store::Store& store, std::optional<std::int64_t> import_
             }
         }
         cells.emplace_back(row.import_id);
-        for (const auto* value : {&row.line, &row.error_class, &row.error_message, &row.attempts, &row.record}) {
+        for (const auto* value :
+             {&row.line, &row.error_class, &row.error_message, &row.attempts, &row.record, &row.reference}) {
             cells.push_back(*value);
         }
         result.rows.push_back(std::move(cells));

@@ -1,6 +1,8 @@
 #include "store/internal.hpp"
 #include "store/store.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 namespace onboard::store {
@@ -204,8 +206,8 @@ QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
         if (insert(row.supersedes)) {
             result.accepted = true;
             result.superseded_failed_row =
-                (rejected_before(import_id) && supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now)) ||
-                row.supersedes.has_value();
+                row.supersedes.has_value() ||
+                (rejected_before(import_id) && supersede_rejected(import_id, row, m_db->getLastInsertRowid(), now));
             return result;
         }
         WriteScope scope(*m_db);
@@ -388,25 +390,73 @@ void Store::reject_row(std::int64_t import_id, std::int64_t line, const std::vec
     });
 }
 
+std::string row_reference(const std::string& import_sha256, std::int64_t line) {
+    const std::string text = import_sha256 + ":" + std::to_string(line);
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(text.data(), text.size(), hash, &length, EVP_sha256(), nullptr) != 1) {
+        throw StoreError("row reference: sha256 failed");
+    }
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < 8 && i < length; ++i) {
+        out += k_hex[hash[i] >> 4];
+        out += k_hex[hash[i] & 0xF];
+    }
+    return out;
+}
+
 std::optional<std::int64_t> Store::supersede_exported(std::int64_t import_id, std::int64_t original_import,
-                                                      std::int64_t original_line, const std::string& error_message) {
+                                                      std::int64_t original_line, const std::string& reference) {
     if (original_import >= import_id) {
         return std::nullopt;
     }
     return guarded("supersede exported row", [&]() -> std::optional<std::int64_t> {
-        // The export neutralises a message that starts like a formula with a leading quote.
-        auto& update = cached("UPDATE rows SET state = 'superseded', live = 0, updated_at = ?1 "
-                              "WHERE import_id = ?2 AND line = ?3 AND (state = 'failed' OR state = 'rejected') "
-                              "AND (COALESCE(error_message, '') = ?4 OR '''' || error_message = ?4) RETURNING id");
-        ResetOnExit reset(update);
-        update.bind(1, now_iso8601());
-        update.bind(2, original_import);
-        update.bind(3, original_line);
-        update.bind(4, error_message);
-        if (!update.executeStep()) {
-            return std::nullopt;
+        auto& origin = cached("SELECT r.id, i.sha256 FROM rows r JOIN imports i ON i.id = r.import_id "
+                              "WHERE r.import_id = ? AND r.line = ?");
+        std::int64_t id = 0;
+        {
+            ResetOnExit reset(origin);
+            origin.bind(1, original_import);
+            origin.bind(2, original_line);
+            if (!origin.executeStep() || row_reference(origin.getColumn(1).getString(), original_line) != reference) {
+                return std::nullopt; // another database's row, or a line typed wrong
+            }
+            id = origin.getColumn(0).getInt64();
         }
-        return update.getColumn(0).getInt64();
+        // An earlier round may have replaced it already: the newest copy is the one still to fix.
+        auto& state_of = cached("SELECT state FROM rows WHERE id = ?");
+        auto& newer = cached("SELECT id FROM rows INDEXED BY rows_superseded_by WHERE supersedes = ? "
+                             "ORDER BY id DESC LIMIT 1");
+        for (int hops = 0; hops < 1000; ++hops) {
+            std::string state;
+            {
+                ResetOnExit reset(state_of);
+                state_of.bind(1, id);
+                if (!state_of.executeStep()) {
+                    return std::nullopt;
+                }
+                state = state_of.getColumn(0).getString();
+            }
+            if (state == "failed" || state == "rejected") {
+                auto& supersede = cached("UPDATE rows SET state = 'superseded', live = 0, updated_at = ? WHERE id = ?");
+                ResetOnExit reset(supersede);
+                supersede.bind(1, now_iso8601());
+                supersede.bind(2, id);
+                supersede.exec();
+                return id;
+            }
+            if (state != "superseded") {
+                return std::nullopt; // it was sent or is being sent: nothing to replace
+            }
+            ResetOnExit reset(newer);
+            newer.bind(1, id);
+            if (!newer.executeStep()) {
+                return std::nullopt;
+            }
+            id = newer.getColumn(0).getInt64();
+        }
+        return std::nullopt;
     });
 }
 

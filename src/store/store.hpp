@@ -58,6 +58,10 @@ struct QueueResult {
     std::string first_file_name;        // file name of that import
 };
 
+// The `ref` an export gives a row: 16 hex digits of sha256("<its import's sha256>:<line>"), so a
+// fixed copy imported again proves which row it came from.
+std::string row_reference(const std::string& import_sha256, std::int64_t line);
+
 // A row leased to a run.
 struct LeasedRow {
     std::int64_t id = 0;
@@ -177,12 +181,12 @@ public:
                     const core::Json& inputs, const std::string& reason,
                     const std::optional<std::string>& raw_record = std::nullopt,
                     std::optional<std::int64_t> supersedes = std::nullopt);
-    // A row of an `onboard export --failed` file names its original by import and line: when that
-    // row is of an earlier import than `import_id` and still failed or rejected with the same error
-    // message (so an export from another database names nothing), it is marked superseded and its
-    // id returned for the new row's link.
+    // A row of an `onboard export --failed` file names the row it came from by import, line and
+    // `reference` (row_reference): when they agree (so another database's export, or a line typed
+    // wrong, names nothing) and that row, or the newest copy that replaced it, is still failed or
+    // rejected, it is marked superseded and its id returned for the new row's link.
     std::optional<std::int64_t> supersede_exported(std::int64_t import_id, std::int64_t original_import,
-                                                   std::int64_t original_line, const std::string& error_message);
+                                                   std::int64_t original_line, const std::string& reference);
     void finish_import(std::int64_t import_id, const ImportCounts& counts);
 
     // --- run ---

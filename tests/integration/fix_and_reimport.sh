@@ -72,7 +72,7 @@ more=$(sql "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.row_id WHERE
 # Export, fix as a spreadsheet user would (sqlite3 reads and writes the CSV), import, run.
 onboard export --failed --out "$work/failed.csv"
 expect_eq "$(head -1 "$work/failed.csv" | tr -d '\r')" \
-  "name,externalId,email,import_id,line,error_class,error_message,attempts,record" "failed.csv header"
+  "name,externalId,email,import_id,line,error_class,error_message,attempts,record,ref" "failed.csv header"
 # A malformed record (wrong field count) comes back whole in `record`, its columns left empty.
 grep -q ",\"'=Eq Co,EXT-61,eq@example.org,extra\"" "$work/failed.csv" || fail "the malformed record is not exported whole (neutralised: record is never imported)"
 grep -q '^,,,1,26,invalid_input,"too few fields (2, header has 3)",0,"Short Co,short@example.org"' "$work/failed.csv" \

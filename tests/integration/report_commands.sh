@@ -86,7 +86,7 @@ expect_fails 2 'report: unknown format "xml" (expected table, csv, json or jsonl
 
 # ---- export ----
 onboard export --failed --out "$work/failed.csv"
-expect_eq "$(tr -d '\r' <"$work/failed.csv" | head -1)" "name,externalId,import_id,line,error_class,error_message,attempts,record" "failed header"
+expect_eq "$(tr -d '\r' <"$work/failed.csv" | head -1)" "name,externalId,import_id,line,error_class,error_message,attempts,record,ref" "failed header"
 expect_eq "$(tr -d '\r' <"$work/failed.csv" | tail -n +2 | cut -d, -f1-4)" $'Taken Co,EXT-4,1,6\n,EXT-5,1,7' "failed rows"
 onboard export --succeeded --out "$work/ok.csv"
 expect_eq "$(tr -d '\r' <"$work/ok.csv" | head -1)" "customer_id,name,externalId,import_id,line" "succeeded header"

@@ -344,6 +344,11 @@ TEST_CASE("a failed row is superseded by the fixed row of a later import", "[loa
           "superseded,pending");
 }
 
+// The ref column `onboard export --failed` writes for a row of import 1.
+std::string ref_of(store::Store& db, std::int64_t line) {
+    return store::row_reference(column(db, "SELECT sha256 FROM imports WHERE id = 1"), line);
+}
+
 TEST_CASE("a row of a failed export replaces the original it names, whatever its name now", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
@@ -355,10 +360,11 @@ TEST_CASE("a row of a failed export replaces the original it names, whatever its
     db.database().exec("UPDATE rows SET state = 'failed', error_class = 'server', error_message = 'HTTP 502' "
                        "WHERE line = 4");
     // As `onboard export --failed` writes them, then fixed: a new name, the record typed in again.
-    const auto fixed = dir.write("fixed.csv",
-                                 "name,externalId,email,import_id,line,error_class,error_message,attempts,record\n"
-                                 "Too Many,C-3,t@x.org,1,3,invalid_input,\"too many fields (4, header has 3)\",0,\n"
-                                 "Bob Fixed,C-4,b@x.org,1,4,server,HTTP 502,1,\n");
+    const std::string header = "name,externalId,email,import_id,line,error_class,error_message,attempts,record,ref\n";
+    const auto fixed = dir.write("fixed.csv", header +
+                                 "Too Many,C-3,t@x.org,1,3,invalid_input,\"too many fields (4, header has 3)\",0,," +
+                                 ref_of(db, 3) + "\n" + "Bob Fixed,C-4,b@x.org,1,4,server,HTTP 502,1,," +
+                                 ref_of(db, 4) + "\n");
     const auto summary = loader::import_csv(seed_options(fixed), db);
     CHECK(summary.counts.accepted == 2);
     CHECK(summary.counts.superseded == 2);
@@ -367,34 +373,42 @@ TEST_CASE("a row of a failed export replaces the original it names, whatever its
     CHECK(column(db, "SELECT count(*) FROM rows WHERE live <> (state <> 'rejected' AND state <> 'superseded')") == "0");
 }
 
-TEST_CASE("a malformed row exported and imported again unedited replaces its original and keeps its text",
-          "[loader]") {
+TEST_CASE("rounds of the same export replace the newest copy, so each problem is listed once", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
     loader::import_csv(seed_options(dir.write("a.csv", "name,externalId,email\nAda,C-1,a@x.org\nToo,Many,Fields,Here\n")), db);
-    const std::string header = "name,externalId,email,import_id,line,error_class,error_message,attempts,record\n";
-    const auto round = dir.write("round.csv", header + ",,,1,3,invalid_input,\"too many fields (4, header has 3)\",0,"
-                                                       "\"Too,Many,Fields,Here\"\n");
-    loader::import_csv(seed_options(round), db);
+    const std::string header = "name,externalId,email,import_id,line,error_class,error_message,attempts,record,ref\n";
+    const std::string row = ",,,1,3,invalid_input,\"too many fields (4, header has 3)\",0,\"Too,Many,Fields,Here\"," +
+                            ref_of(db, 3) + "\n";
+    loader::import_csv(seed_options(dir.write("round.csv", header + row)), db);
     // One row left to fix, the newest, with the record still whole: the loop does not pile up copies.
     CHECK(column(db, "SELECT group_concat(import_id || ':' || line || ':' || raw_record, ' ') FROM rows "
                      "WHERE state = 'rejected'") == "2:2:Too,Many,Fields,Here");
     CHECK(column(db, "SELECT state FROM rows WHERE import_id = 1 AND line = 3") == "superseded");
+    // A stale copy of the first export (a different file, naming import 1 again) replaces the newest.
+    loader::import_csv(seed_options(dir.write("stale.csv", header + row + "\n")), db);
+    CHECK(column(db, "SELECT group_concat(import_id || ':' || line, ' ') FROM rows WHERE state = 'rejected'") ==
+          "3:2");
 }
 
-TEST_CASE("an export row naming a row of another database, or an unrelated one, replaces nothing", "[loader]") {
+TEST_CASE("an export row naming a row of another database, or a line typed wrong, replaces nothing", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
     loader::import_csv(seed_options(dir.write("a.csv", "name,externalId\nAda,C-1\nEve,C-2\n")), db);
     db.database().exec("UPDATE rows SET state = 'failed', error_class = 'server', error_message = 'HTTP 500'");
-    const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record\n";
-    // Line 2 is failed with another message, line 9 does not exist, import 2 is this very file.
-    loader::import_csv(seed_options(dir.write("other.csv", header + "Zed,C-7,1,2,server,HTTP 502,1,\n"
-                                                                    "Yan,C-8,1,9,server,HTTP 500,1,\n"
-                                                                    "Xi,C-9,2,2,server,HTTP 500,1,\n")),
+    const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\n";
+    // Line 2 with another file's ref (another database), line 3 with line 2's ref (typed wrong),
+    // line 9 does not exist, import 2 is this very file.
+    loader::import_csv(seed_options(dir.write("other.csv", header + "Zed,C-7,1,2,server,HTTP 500,1,," +
+                                                                    store::row_reference("another-file", 2) + "\n" +
+                                                                    "Wim,C-6,1,3,server,HTTP 500,1,," + ref_of(db, 2) +
+                                                                    "\n" + "Yan,C-8,1,9,server,HTTP 500,1,," +
+                                                                    ref_of(db, 9) + "\n" +
+                                                                    "Xi,C-9,2,2,server,HTTP 500,1,," + ref_of(db, 2) +
+                                                                    "\n")),
                        db);
     CHECK(column(db, "SELECT group_concat(state, ',') FROM (SELECT state FROM rows ORDER BY id)") ==
-          "failed,failed,pending,pending,pending");
+          "failed,failed,pending,pending,pending,pending");
     CHECK(column(db, "SELECT count(*) FROM rows WHERE supersedes IS NOT NULL") == "0");
 }
 

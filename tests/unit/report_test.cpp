@@ -43,6 +43,11 @@ struct TempDb {
     }
 };
 
+// The ref column a failed export gives the row at `line` of an import made by add_import(file).
+std::string ref(const std::string& file, std::int64_t line) {
+    return onboard::store::row_reference("sha-" + file, line);
+}
+
 std::int64_t add_import(Store& store, const std::string& file, const std::string& columns) {
     SQLite::Statement insert(
         store.database(),
@@ -438,10 +443,12 @@ TEST_CASE("the failed export gives the source columns in file order plus line, c
 
     const auto result = onboard::report::export_failed(store, id);
     CHECK(csv(result, CsvSafety::round_trip) ==
-          "name,externalId,email,extra_1,import_id,line,error_class,error_message,attempts,record\r\n"
-          "Bea,C-2,b@x.org,,1,3,duplicate,name is taken,1,\r\n"
-          "Moreno, Bianca,C-3,m@x.org,1,4,invalid_input,\"too many fields (4, header has 3)\",0,\r\n"
-          "Carol,c@x.org,,,1,5,invalid_input,\"too few fields (2, header has 3)\",0,\r\n");
+          "name,externalId,email,extra_1,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "Bea,C-2,b@x.org,,1,3,duplicate,name is taken,1,," + ref("customers.csv", 3) + "\r\n" +
+          "Moreno, Bianca,C-3,m@x.org,1,4,invalid_input,\"too many fields (4, header has 3)\",0,," +
+          ref("customers.csv", 4) + "\r\n" +
+          "Carol,c@x.org,,,1,5,invalid_input,\"too few fields (2, header has 3)\",0,," + ref("customers.csv", 5) +
+          "\r\n");
 }
 
 TEST_CASE(
@@ -454,8 +461,8 @@ TEST_CASE(
     source.push_back("C-9");
     add_row(store, id, 7, "failed", source.dump(), "validation", "name: too long", 1);
     CHECK(csv(onboard::report::export_failed(store, std::nullopt), CsvSafety::round_trip) ==
-          "name,externalId,import_id,line,error_class,error_message,attempts,record\r\n"
-          "\"Smith, \"\"Bob\"\"\nJr\",C-9,1,7,validation,name: too long,1,\r\n");
+          "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "\"Smith, \"\"Bob\"\"\nJr\",C-9,1,7,validation,name: too long,1,," + ref("c.csv", 7) + "\r\n");
 }
 
 TEST_CASE("a formula-like failed name is exported verbatim unless the export is made safe for "
@@ -465,10 +472,10 @@ TEST_CASE("a formula-like failed name is exported verbatim unless the export is 
     const auto id = add_import(store, "c.csv", R"(["name"])");
     add_row(store, id, 2, "failed", R"(["=Acme-Corp"])", "graphql", "=cmd|' /C calc'!A0", 1);
     const auto result = onboard::report::export_failed(store, id);
-    CHECK(csv(result, CsvSafety::round_trip) == "name,import_id,line,error_class,error_message,attempts,record\r\n="
-                                                "Acme-Corp,1,2,graphql,'=cmd|' /C calc'!A0,1,\r\n");
-    CHECK(csv(result, CsvSafety::neutralise) == "name,import_id,line,error_class,error_message,attempts,record\r\n'="
-                                                "Acme-Corp,1,2,graphql,'=cmd|' /C calc'!A0,1,\r\n");
+    CHECK(csv(result, CsvSafety::round_trip) == "name,import_id,line,error_class,error_message,attempts,record,ref\r\n="
+                                                "Acme-Corp,1,2,graphql,'=cmd|' /C calc'!A0,1,," + ref("c.csv", 2) + "\r\n");
+    CHECK(csv(result, CsvSafety::neutralise) == "name,import_id,line,error_class,error_message,attempts,record,ref\r\n'="
+                                                "Acme-Corp,1,2,graphql,'=cmd|' /C calc'!A0,1,," + ref("c.csv", 2) + "\r\n");
 }
 
 TEST_CASE("a failed export over imports with different headers uses the union of their columns",
@@ -479,9 +486,9 @@ TEST_CASE("a failed export over imports with different headers uses the union of
     add_row(store, first, 2, "failed", R"(["Ann","A-1"])", "server", "HTTP 502", 3);
     add_row(store, second, 2, "failed", R"(["Bob","B-1","vip"])", "server", "HTTP 502", 3);
     CHECK(csv(onboard::report::export_failed(store, std::nullopt), CsvSafety::round_trip) ==
-          "name,externalId,note,import_id,line,error_class,error_message,attempts,record\r\n"
-          "Ann,A-1,,1,2,server,HTTP 502,3,\r\n"
-          "B-1,Bob,vip,2,2,server,HTTP 502,3,\r\n");
+          "name,externalId,note,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "Ann,A-1,,1,2,server,HTTP 502,3,," + ref("a.csv", 2) + "\r\n" +
+          "B-1,Bob,vip,2,2,server,HTTP 502,3,," + ref("b.csv", 2) + "\r\n");
 }
 
 TEST_CASE("a failed export of a fixed export, failed again, keeps one set of failure columns",
@@ -494,8 +501,8 @@ TEST_CASE("a failed export of a fixed export, failed again, keeps one set of fai
             R"(["Taken Co","C-1","","5","duplicate","name: taken","1","surplus"])", "duplicate",
             "name: still taken", 1);
     CHECK(csv(onboard::report::export_failed(store, id), CsvSafety::round_trip) ==
-          "name,externalId,extra_1,extra_2,import_id,line,error_class,error_message,attempts,record\r\n"
-          "Taken Co,C-1,,surplus,1,2,duplicate,name: still taken,1,\r\n");
+          "name,externalId,extra_1,extra_2,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "Taken Co,C-1,,surplus,1,2,duplicate,name: still taken,1,," + ref("failed.csv", 2) + "\r\n");
 }
 
 TEST_CASE("with nothing failed the export still has the import's header", "[report]") {
@@ -503,7 +510,7 @@ TEST_CASE("with nothing failed the export still has the import's header", "[repo
     const auto id = add_import(store, "a.csv", R"(["name","externalId"])");
     add_row(store, id, 2, "succeeded", R"(["Ann","A-1"])", "", "", 1, "cus-1");
     CHECK(csv(onboard::report::export_failed(store, id)) ==
-          "name,externalId,import_id,line,error_class,error_message,attempts,record\r\n");
+          "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\r\n");
 }
 
 TEST_CASE("the succeeded export gives each customer id with the inputs it was created from",
@@ -853,9 +860,9 @@ TEST_CASE("export --failed writes the fixable csv to --out and retry requeues th
               .empty());
     CHECK(exit_code == 0);
     CHECK(read_file(db.path + ".out") ==
-          "name,externalId,import_id,line,error_class,error_message,attempts,record\r\n"
-          "=Ann,A-1,1,2,server,HTTP 500,3,\r\n"
-          ",A-2,1,3,invalid_input,\"column \"\"name\"\" is empty\",0,\r\n");
+          "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "=Ann,A-1,1,2,server,HTTP 500,3,," + ref("a.csv", 2) + "\r\n" +
+          ",A-2,1,3,invalid_input,\"column \"\"name\"\" is empty\",0,," + ref("a.csv", 3) + "\r\n");
     run_command({"export", "--failed", "--safe-for-spreadsheet", "--db", db.path, "--out",
                  db.path + ".out"},
                 exit_code);

@@ -95,13 +95,13 @@ TEST_CASE("a new database is migrated to the newest schema and reopening keeps i
     std::int64_t import_id = 0;
     {
         Store db(file.path);
-        CHECK(db.schema_version() == 8);
+        CHECK(db.schema_version() == 9);
         import_id = db.create_import(info("a.csv", "sha-a"));
         REQUIRE(db.queue_row(import_id, new_row(2, "Ada", "C-1")).accepted);
         db.finish_import(import_id, db.import_counts(import_id));
     }
     Store again(file.path, store::OpenMode::read_only);
-    CHECK(again.schema_version() == 8);
+    CHECK(again.schema_version() == 9);
     CHECK(again.find_import_by_sha256("sha-a") == import_id);
     CHECK(again.import_finished(import_id));
     CHECK(column(again, "SELECT name || '/' || external_id || '/' || state || '/' || inputs FROM rows_full") ==
@@ -177,13 +177,13 @@ TEST_CASE("a version 6 database keeps its rows, their history and links when mig
                  "VALUES (1, 1, 1, 'now', 1, 'failed')");
     }
     Store db(file.path);
-    CHECK(db.schema_version() == 8);
+    CHECK(db.schema_version() == 9);
     CHECK(column(db, "SELECT group_concat(id || ':' || state || ':' || COALESCE(supersedes, '-') || ':' || inputs "
                      "|| source, ' ') FROM rows") ==
           "1:superseded:-:{\"name\":\"Ada\"}[\"Ada\"] 2:pending:1:{\"name\":\"Ada\"}[\"Ada\"]");
     CHECK(column(db, "SELECT count(*) FROM history WHERE row_id = 1") == "1");
     CHECK(column(db, "SELECT count(*) FROM pragma_foreign_key_check") == "0");
-    CHECK(column(db, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'rows' AND type = 'index'") == "8");
+    CHECK(column(db, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'rows' AND type = 'index'") == "9");
     CHECK(column(db, "SELECT group_concat(id || ':' || live, ' ') FROM rows") == "1:0 2:1");
     // The unique index on live names was rebuilt: a second live Ada is refused.
     CHECK_FALSE(db.queue_row(1, new_row(4, "Ada", std::nullopt)).accepted);
