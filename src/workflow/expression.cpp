@@ -153,7 +153,9 @@ std::string unknown_root(std::string_view head) {
     std::string_view best;
     std::size_t best_distance = 3; // two edits at most: further off is not a typo
     for (const std::string_view root : k_roots) {
-        if (const std::size_t distance = edit_distance(head, root); distance < best_distance) {
+        // Two edits turn any three-letter word into $url: short roots get one.
+        const std::size_t allowed = root.size() <= 4 ? 1 : 2;
+        if (const std::size_t distance = edit_distance(head, root); distance <= allowed && distance < best_distance) {
             best = root;
             best_distance = distance;
         }
@@ -247,16 +249,24 @@ std::string to_text(const core::Json& value) {
 
 namespace {
 
-// Whether a bare runtime expression starts at text[i]: a value that begins with "$" and a letter is
-// one, as in Arazzo, so a typo in its root is reported rather than sent as text; inside text only
-// "$word." is, so GraphQL variables ("$name: String!", "$name)") and "costs $5" stay literal.
+// Whether a bare runtime expression starts at text[i]: a value beginning with "$word" not followed
+// by a space, and "$word.name" or "$word#…" inside text, so a typo in its root is reported rather
+// than sent as text; GraphQL variables ("$name: String!", "$name)"), "costs $5", "$USD amount" and
+// "billed in $USD." stay literal.
 bool starts_bare_expression(std::string_view text, std::size_t i) {
     if (text[i] != '$' || i + 1 >= text.size() || std::isalpha(static_cast<unsigned char>(text[i + 1])) == 0) {
         return false;
     }
     std::size_t pos = i + 1;
     read_while(text, pos, is_alnum);
-    return i == 0 || (pos < text.size() && text[pos] == '.');
+    if (i == 0) {
+        return pos == text.size() || std::isspace(static_cast<unsigned char>(text[pos])) == 0;
+    }
+    if (pos == text.size()) {
+        return false;
+    }
+    return text[pos] == '#' ||
+           (text[pos] == '.' && pos + 1 < text.size() && std::isalpha(static_cast<unsigned char>(text[pos + 1])) != 0);
 }
 
 } // namespace

@@ -145,6 +145,11 @@ TEST_CASE("graphql variables and dollar amounts in text are not expressions", "[
     const Template query = Template::parse("mutation m($name: String!, $externalId: String) { a }");
     CHECK(query.references().empty());
     CHECK(Template::parse("costs $5 {not an expression}").references().empty());
+    // Currency and shell-like words in prose: a word not followed by ".name" or "#" inside text, or by
+    // a space at the start of a value.
+    CHECK(Template::parse("Billed in $USD. Installed at $HOME.").references().empty());
+    CHECK(Template::parse("$USD amount").references().empty());
+    CHECK(template_error("Billed in $USD.total") == "column 11: unknown runtime expression \"$USD\"");
     const std::string seed_query = "mutation createCustomer($name: String!, $externalId: String) {\n"
                                    "  createCustomer(input: { name: $name, externalId: $externalId }) {\n"
                                    "    customer { id name externalId }\n  }\n}";
