@@ -1,5 +1,7 @@
 #include "report/queries.hpp"
 
+#include "loader/importer.hpp"
+
 #include "core/error.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -44,7 +46,9 @@ bool is_failure_column(const std::string& name) {
 constexpr std::size_t k_dropped = static_cast<std::size_t>(-1);
 
 // Where each field of an import's records goes in the export: the k-th column of a given name fills
-// the k-th slot of that name in the union, so repeated header names keep their place.
+// the k-th slot of that name in the union, so repeated header names keep their place. Names are
+// compared as import matches them (loader::column_key): "External ID" and "externalId" are one
+// column, else the export of two such imports could not be imported back.
 struct ColumnUnion {
     std::vector<std::string> names;
     std::map<std::int64_t, std::vector<std::size_t>> slots; // import id -> slot per source field
@@ -61,11 +65,12 @@ struct ColumnUnion {
                 slot.push_back(k_dropped);
                 continue;
             }
-            const std::size_t nth = seen[name]++;
+            const std::string key = loader::column_key(name);
+            const std::size_t nth = seen[key]++;
             std::size_t found = 0;
             std::size_t index = 0;
             for (; index < names.size(); ++index) {
-                if (names[index] == name && found++ == nth) {
+                if (loader::column_key(names[index]) == key && found++ == nth) {
                     break;
                 }
             }

@@ -491,6 +491,18 @@ TEST_CASE("a failed export over imports with different headers uses the union of
           "B-1,Bob,vip,2,2,server,HTTP 502,3,," + ref("b.csv", 2) + "\r\n");
 }
 
+TEST_CASE("a failed export merges columns spelled differently that import reads as one", "[report]") {
+    Store store(":memory:");
+    const auto first = add_import(store, "a.csv", R"(["name","externalId"])");
+    const auto second = add_import(store, "b.csv", R"(["External ID","Name"])");
+    add_row(store, first, 2, "failed", R"(["Ann","A-1"])", "server", "HTTP 502", 3);
+    add_row(store, second, 2, "failed", R"(["B-1","Bob"])", "server", "HTTP 502", 3);
+    CHECK(csv(onboard::report::export_failed(store, std::nullopt), CsvSafety::round_trip) ==
+          "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "Ann,A-1,1,2,server,HTTP 502,3,," + ref("a.csv", 2) + "\r\n" +
+          "Bob,B-1,2,2,server,HTTP 502,3,," + ref("b.csv", 2) + "\r\n");
+}
+
 TEST_CASE("a failed export of a fixed export, failed again, keeps one set of failure columns",
           "[report]") {
     Store store(":memory:");
