@@ -348,6 +348,18 @@ void load_record(const csv::Record& record, const ColumnMap& map, const ExportCo
     }
     auto issue = build_row(record, map, row);
     row.supersedes = exported.supersede_original(record, store, import_id);
+    if (exported.import_id) {
+        // `export --safe-for-spreadsheet` puts a quote before formula-like cells: imported back, the
+        // quote would become part of the name. Counted and reported, the values kept as they are.
+        for (const auto& [input, column] : map.entries) {
+            const std::string_view value = column < record.fields.size() ? trim(record.fields[column]) : "";
+            if (value.size() >= 2 && value[0] == '\'' && std::string_view("=+-@").find(value[1]) != std::string_view::npos) {
+                if (summary.quoted_formulas++ == 0) {
+                    summary.first_quoted_formula_line = record.line;
+                }
+            }
+        }
+    }
     if (issue) {
         if (!row.raw_record) {
             row.raw_record = exported.carried_record(record);
@@ -489,6 +501,12 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
     }
     for (const auto& column : summary.refused_columns) {
         out += "  ignored column \"" + core::printable(column) + "\": a run input, never read from the file\n";
+    }
+    if (summary.quoted_formulas > 0) {
+        out += "  warning: " + std::to_string(summary.quoted_formulas) +
+               " values start with the quote export --safe-for-spreadsheet adds (first at line " +
+               std::to_string(summary.first_quoted_formula_line) +
+               "); they were imported with it: import the verbatim export instead\n";
     }
     if (!summary.first_rejections.empty()) {
         out += "  first rejections:\n";

@@ -60,6 +60,8 @@ struct ImportSummary {
     std::vector<RowIssue> first_rejections;     // the first k_rejections_shown
     std::vector<std::string> ignored_columns;   // columns no input reads
     std::vector<std::string> refused_columns;   // columns named like a run input: never read
+    std::int64_t quoted_formulas = 0;            // in an export: values starting "'=", "'+", "'-", "'@"
+    std::int64_t first_quoted_formula_line = 0;
     std::map<std::string, std::string> mapping; // input -> column
 };
 

@@ -391,6 +391,17 @@ TEST_CASE("rounds of the same export replace the newest copy, so each problem is
           "3:2");
 }
 
+TEST_CASE("an export made safe for spreadsheets and imported back is reported", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\n";
+    const auto summary = loader::import_csv(
+        seed_options(dir.write("safe.csv", header + "Fine Co,F-1,1,2,server,x,1,,0\n'=Eq Co,'-E-1,1,3,server,x,1,,0\n")), db);
+    CHECK(summary.quoted_formulas == 2);
+    CHECK(loader::describe(summary, "safe.csv").find("  warning: 2 values start with the quote export "
+                                                     "--safe-for-spreadsheet adds (first at line 3)") != std::string::npos);
+}
+
 TEST_CASE("an export row naming a row of another database, or a line typed wrong, replaces nothing", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
