@@ -270,10 +270,10 @@ struct ExportColumns {
     }
 
     // The original the record names, superseded now so that its keys are free for the new row.
-    std::optional<std::int64_t> supersede_original(const csv::Record& record, store::Store& store,
-                                                   std::int64_t import_id_now) const {
+    store::ExportedOrigin supersede_original(const csv::Record& record, store::Store& store,
+                                             std::int64_t import_id_now) const {
         if (!import_id || std::max({*import_id, *line, *reference}) >= record.fields.size()) {
-            return std::nullopt;
+            return {};
         }
         auto number = [&](std::size_t column) -> std::optional<std::int64_t> {
             const std::string_view text = trim(record.fields[column]);
@@ -284,7 +284,7 @@ struct ExportColumns {
         const auto original_import = number(*import_id);
         const auto original_line = number(*line);
         if (!original_import || !original_line) {
-            return std::nullopt;
+            return {};
         }
         return store.supersede_exported(import_id_now, *original_import, *original_line,
                                         std::string(trim(record.fields[*reference])));
@@ -347,7 +347,17 @@ void load_record(const csv::Record& record, const ColumnMap& map, const ExportCo
         return; // a line of blanks is a blank line
     }
     auto issue = build_row(record, map, row);
-    row.supersedes = exported.supersede_original(record, store, import_id);
+    const store::ExportedOrigin origin = exported.supersede_original(record, store, import_id);
+    if (!origin.done.empty()) {
+        // The row it was exported from was fixed, retried or sent meanwhile: queueing this copy
+        // (its keys perhaps edited) could create the same customer twice.
+        RowIssue stale{record.line, "", "stale copy: the row it was exported from is now carried by " + origin.done +
+                                            "; not queued"};
+        store.record_stale_copy(import_id, record.line, row.source, stale.message);
+        note_rejection(summary, std::move(stale));
+        return;
+    }
+    row.supersedes = origin.replaced;
     if (exported.import_id) {
         // `export --safe-for-spreadsheet` puts a quote before formula-like cells: imported back, the
         // quote would become part of the name. Counted and reported, the values kept as they are.
@@ -475,7 +485,10 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
     const std::string totals = std::to_string(counts.records) + " records: " + std::to_string(counts.accepted) +
                                " accepted, " + std::to_string(counts.rejected) + " rejected (" +
                                std::to_string(counts.duplicates) + " duplicates), " +
-                               std::to_string(counts.superseded) + " earlier failed or rejected rows superseded";
+                               std::to_string(counts.superseded) + " earlier failed or rejected rows superseded" +
+                               (counts.stale > 0 ? ", " + std::to_string(counts.stale) +
+                                                       " stale copies of rows already done or replaced, not queued"
+                                                 : std::string());
     if (summary.already_imported) {
         // A user who reruns an import with a corrected --map would otherwise think it took effect.
         const std::string not_applied =

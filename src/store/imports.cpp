@@ -167,16 +167,18 @@ std::int64_t Store::last_line(std::int64_t import_id) {
 ImportCounts Store::import_counts(std::int64_t import_id) {
     return guarded("import counts", [&] {
         // A duplicate's reason starts with "duplicate " (see loader::import_csv).
-        auto& select = cached("SELECT COUNT(*), COALESCE(SUM(state <> 'rejected'), 0), "
+        auto& select = cached("SELECT COUNT(*), COALESCE(SUM(state <> 'rejected' AND "
+                              "COALESCE(error_class, '') <> 'stale_copy'), 0), "
                               "COALESCE(SUM(state = 'rejected'), 0), "
                               "COALESCE(SUM(state = 'rejected' AND error_message LIKE 'duplicate %'), 0), "
-                              "COALESCE(SUM(supersedes IS NOT NULL), 0) FROM rows WHERE import_id = ?");
+                              "COALESCE(SUM(supersedes IS NOT NULL), 0), "
+                              "COALESCE(SUM(error_class = 'stale_copy'), 0) FROM rows WHERE import_id = ?");
         ResetOnExit reset(select);
         select.bind(1, import_id);
         select.executeStep();
         return ImportCounts{select.getColumn(0).getInt64(), select.getColumn(1).getInt64(),
                             select.getColumn(2).getInt64(), select.getColumn(3).getInt64(),
-                            select.getColumn(4).getInt64()};
+                            select.getColumn(4).getInt64(), select.getColumn(5).getInt64()};
     });
 }
 
@@ -406,12 +408,12 @@ std::string row_reference(const std::string& import_sha256, std::int64_t line) {
     return out;
 }
 
-std::optional<std::int64_t> Store::supersede_exported(std::int64_t import_id, std::int64_t original_import,
-                                                      std::int64_t original_line, const std::string& reference) {
+ExportedOrigin Store::supersede_exported(std::int64_t import_id, std::int64_t original_import,
+                                         std::int64_t original_line, const std::string& reference) {
     if (original_import >= import_id) {
-        return std::nullopt;
+        return {};
     }
-    return guarded("supersede exported row", [&]() -> std::optional<std::int64_t> {
+    return guarded("supersede exported row", [&]() -> ExportedOrigin {
         auto& origin = cached("SELECT r.id, i.sha256 FROM rows r JOIN imports i ON i.id = r.import_id "
                               "WHERE r.import_id = ? AND r.line = ?");
         std::int64_t id = 0;
@@ -420,23 +422,27 @@ std::optional<std::int64_t> Store::supersede_exported(std::int64_t import_id, st
             origin.bind(1, original_import);
             origin.bind(2, original_line);
             if (!origin.executeStep() || row_reference(origin.getColumn(1).getString(), original_line) != reference) {
-                return std::nullopt; // another database's row, or a line typed wrong
+                return {}; // another database's row, or a line typed wrong
             }
             id = origin.getColumn(0).getInt64();
         }
         // An earlier round may have replaced it already: the newest copy is the one still to fix.
-        auto& state_of = cached("SELECT state FROM rows WHERE id = ?");
+        auto& row_at = cached("SELECT state, import_id, line FROM rows WHERE id = ?");
         auto& newer = cached("SELECT id FROM rows INDEXED BY rows_superseded_by WHERE supersedes = ? "
                              "ORDER BY id DESC LIMIT 1");
         for (int hops = 0; hops < 1000; ++hops) {
             std::string state;
+            std::int64_t at_import = 0;
+            std::int64_t at_line = 0;
             {
-                ResetOnExit reset(state_of);
-                state_of.bind(1, id);
-                if (!state_of.executeStep()) {
-                    return std::nullopt;
+                ResetOnExit reset(row_at);
+                row_at.bind(1, id);
+                if (!row_at.executeStep()) {
+                    return {};
                 }
-                state = state_of.getColumn(0).getString();
+                state = row_at.getColumn(0).getString();
+                at_import = row_at.getColumn(1).getInt64();
+                at_line = row_at.getColumn(2).getInt64();
             }
             if (state == "failed" || state == "rejected") {
                 auto& supersede = cached("UPDATE rows SET state = 'superseded', live = 0, updated_at = ? WHERE id = ?");
@@ -444,19 +450,34 @@ std::optional<std::int64_t> Store::supersede_exported(std::int64_t import_id, st
                 supersede.bind(1, now_iso8601());
                 supersede.bind(2, id);
                 supersede.exec();
-                return id;
+                return {id, ""};
             }
             if (state != "superseded") {
-                return std::nullopt; // it was sent or is being sent: nothing to replace
+                return {std::nullopt, "line " + std::to_string(at_line) + " of import " + std::to_string(at_import) +
+                                          " (" + state + ")"};
             }
             ResetOnExit reset(newer);
             newer.bind(1, id);
             if (!newer.executeStep()) {
-                return std::nullopt;
+                return {}; // replaced by a key match of an older version: fall back to keys
             }
             id = newer.getColumn(0).getInt64();
         }
-        return std::nullopt;
+        return {};
+    });
+}
+
+void Store::record_stale_copy(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
+                              const std::string& reason) {
+    guarded("record stale copy", [&] {
+        auto& insert = cached("INSERT INTO rows (import_id, line, state, live, inputs, source, error_class, "
+                              "error_message, updated_at) VALUES (?, ?, 'superseded', 0, '{}', ?, 'stale_copy', ?, ?)");
+        insert.bind(1, import_id);
+        insert.bind(2, line);
+        insert.bind(3, json_array(source));
+        insert.bind(4, reason);
+        insert.bind(5, now_iso8601());
+        insert.exec();
     });
 }
 

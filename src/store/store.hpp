@@ -35,6 +35,13 @@ struct ImportCounts {
     std::int64_t rejected = 0;
     std::int64_t duplicates = 0;
     std::int64_t superseded = 0;
+    std::int64_t stale = 0; // export rows whose source row is already done or replaced: not queued
+};
+
+// What an `onboard export --failed` row's reference comes to (Store::supersede_exported).
+struct ExportedOrigin {
+    std::optional<std::int64_t> replaced; // the failed or rejected row it now replaces
+    std::string done;                     // else, when not empty: the live row that already carries it
 };
 
 // A validated CSV record ready to queue.
@@ -185,8 +192,13 @@ public:
     // `reference` (row_reference): when they agree (so another database's export, or a line typed
     // wrong, names nothing) and that row, or the newest copy that replaced it, is still failed or
     // rejected, it is marked superseded and its id returned for the new row's link.
-    std::optional<std::int64_t> supersede_exported(std::int64_t import_id, std::int64_t original_import,
-                                                   std::int64_t original_line, const std::string& reference);
+    // When the chain ends at a live row (sent, succeeded or queued), nothing is replaced and `done`
+    // names that row: the export row is a stale copy, and queueing it could create a second customer.
+    ExportedOrigin supersede_exported(std::int64_t import_id, std::int64_t original_import,
+                                      std::int64_t original_line, const std::string& reference);
+    // Records a stale copy (see supersede_exported) as superseded, class stale_copy: kept, never sent.
+    void record_stale_copy(std::int64_t import_id, std::int64_t line, const std::vector<std::string>& source,
+                           const std::string& reason);
     void finish_import(std::int64_t import_id, const ImportCounts& counts);
 
     // --- run ---

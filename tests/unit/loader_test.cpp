@@ -391,6 +391,33 @@ TEST_CASE("rounds of the same export replace the newest copy, so each problem is
           "3:2");
 }
 
+TEST_CASE("an export row whose source row is done or already replaced is kept as a stale copy, not queued",
+          "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    loader::import_csv(seed_options(dir.write("a.csv", "name,externalId\nAda,C-1\nBob,C-2\nCy,C-3\n")), db);
+    db.database().exec("UPDATE rows SET state = 'failed', error_class = 'server', error_message = 'HTTP 500'");
+    const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\n";
+    const std::string exported = header + "Ada,C-1,1,2,server,HTTP 500,1,," + ref_of(db, 2) + "\n" +
+                                 "Bob,C-2,1,3,server,HTTP 500,1,," + ref_of(db, 3) + "\n";
+    // Meanwhile line 2 was retried and succeeded; the export is then edited and imported.
+    db.database().exec("UPDATE rows SET state = 'succeeded', customer_id = 'cus-1' WHERE line = 2");
+    std::string edited = exported;
+    edited.replace(edited.find("Ada,C-1"), 7, "Ada Two,C-1b");
+    edited += "Bob Again,C-2b,1,3,server,HTTP 500,1,," + ref_of(db, 3) + "\n"; // a second copy of line 3
+    const auto summary = loader::import_csv(seed_options(dir.write("edited.csv", edited)), db);
+    CHECK(summary.counts.accepted == 1); // Bob, replacing line 3
+    CHECK(summary.counts.stale == 2);
+    CHECK(column(db, "SELECT group_concat(line || ' ' || state || ' ' || COALESCE(error_class, '-'), ', ') FROM rows "
+                     "WHERE import_id = 2") == "2 superseded stale_copy, 3 pending -, 4 superseded stale_copy");
+    CHECK(column(db, "SELECT error_message FROM rows WHERE import_id = 2 AND line = 4") ==
+          "stale copy: the row it was exported from is now carried by line 3 of import 2 (pending); not queued");
+    // The stale export again, after the fix: nothing more is queued or listed to fix.
+    loader::import_csv(seed_options(dir.write("stale.csv", exported + "\n")), db);
+    CHECK(column(db, "SELECT count(*) FROM rows WHERE live = 1 AND state <> 'succeeded'") == "2"); // Bob, Cy
+    CHECK(column(db, "SELECT count(*) FROM rows WHERE state IN ('failed', 'rejected')") == "1");   // Cy
+}
+
 TEST_CASE("an export made safe for spreadsheets and imported back is reported", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
