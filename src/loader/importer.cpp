@@ -446,6 +446,26 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     }
     store::NewRow row;
     const ExportColumns exported = ExportColumns::find(map.header);
+    for (const auto& [input, column] : map.entries) {
+        for (const char* own : {"import_id", "line", "error_class", "error_message", "attempts", "record", "ref"}) {
+            if (map.header[column] == own && !exported.import_id) {
+                summary.reserved_columns.push_back(own);
+            }
+        }
+    }
+    if (exported.import_id) {
+        // The export's own columns hold onboard's bookkeeping, never a customer's data.
+        for (const auto& [input, column] : map.entries) {
+            for (const char* own : {"import_id", "line", "error_class", "error_message", "attempts", "record", "ref"}) {
+                if (map.header[column] == own) {
+                    throw InputError(source, record.line,
+                                     "input \"" + input->name + "\" would be read from column \"" + own +
+                                         "\", which onboard's export writes for itself; a source column of that "
+                                         "name is not exported (rename it in the original file and import that)");
+                }
+            }
+        }
+    }
     RowGroup group(store, summary.import_id, summary);
     std::size_t in_transaction = 0;
     std::int64_t records = 0;
@@ -514,6 +534,10 @@ std::string describe(const ImportSummary& summary, const std::string& file_name)
     }
     for (const auto& column : summary.refused_columns) {
         out += "  ignored column \"" + core::printable(column) + "\": a run input, never read from the file\n";
+    }
+    for (const auto& column : summary.reserved_columns) {
+        out += "  warning: column \"" + column + "\" feeds an input, but export --failed writes a \"" + column +
+               "\" column of its own and leaves this one out: rename it before a fix-and-reimport round\n";
     }
     if (summary.quoted_formulas > 0) {
         out += "  warning: " + std::to_string(summary.quoted_formulas) +

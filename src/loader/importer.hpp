@@ -60,6 +60,7 @@ struct ImportSummary {
     std::vector<RowIssue> first_rejections;     // the first k_rejections_shown
     std::vector<std::string> ignored_columns;   // columns no input reads
     std::vector<std::string> refused_columns;   // columns named like a run input: never read
+    std::vector<std::string> reserved_columns;   // mapped columns named like an export's own
     std::int64_t quoted_formulas = 0;            // in an export: values starting "'=", "'+", "'-", "'@"
     std::int64_t first_quoted_formula_line = 0;
     std::map<std::string, std::string> mapping; // input -> column

@@ -18,7 +18,7 @@ inline constexpr std::array<std::string_view, 7> k_row_states{
     "pending", "in_flight", "succeeded", "failed", "outcome_unknown", "rejected", "superseded"};
 
 // The failure classes a failed attempt or row carries (README "Failure classes"); stable names.
-inline constexpr std::array<std::string_view, 9> k_failure_classes{
+inline constexpr std::array<std::string_view, 10> k_failure_classes{
     "invalid_input",   // rejected at import: a bad record, or a duplicate in the file or queue
     "validation",      // the server refused a field of the payload
     "duplicate",       // the server already holds a customer with this name or externalId
@@ -28,6 +28,7 @@ inline constexpr std::array<std::string_view, 9> k_failure_classes{
     "server",          // 5xx, non-JSON bodies
     "network",         // connect, reset, timeout
     "outcome_unknown", // the request may have reached the server (reconciled by the next run)
+    "stale_copy",      // an export row whose source row is already done or replaced: never queued
 };
 
 // Which rows a report, export or retry is about; empty lists mean "any".

@@ -400,7 +400,7 @@ std::string row_reference(const std::string& import_sha256, std::int64_t line) {
         throw StoreError("row reference: sha256 failed");
     }
     static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out;
+    std::string out = "r"; // a letter first: a spreadsheet never reads it as a number (1e5..., 0042...)
     for (unsigned int i = 0; i < 8 && i < length; ++i) {
         out += k_hex[hash[i] >> 4];
         out += k_hex[hash[i] & 0xF];

@@ -65,7 +65,7 @@ struct QueueResult {
     std::string first_file_name;        // file name of that import
 };
 
-// The `ref` an export gives a row: 16 hex digits of sha256("<its import's sha256>:<line>"), so a
+// The `ref` an export gives a row: "r" and 16 hex digits of sha256("<its import's sha256>:<line>"), so a
 // fixed copy imported again proves which row it came from.
 std::string row_reference(const std::string& import_sha256, std::int64_t line);
 

@@ -80,7 +80,7 @@ expect_eq "$(onboard report --format jsonl | wc -l)" 5 "jsonl lines"
 expect_eq "$(onboard report --status rejected --format csv | tr -d '\r' | tail -n +2 | cut -d, -f3,4,7)" \
   "7,rejected,invalid_input" "report --status"
 expect_eq "$(onboard report --class duplicate --import 1 --format jsonl | jq -r .name)" "Taken Co" "report --class"
-expect_fails 2 'report: unknown failure class "bogus" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
+expect_fails 2 'report: unknown failure class "bogus" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown, stale_copy)' \
   onboard report --class bogus
 expect_fails 2 'report: unknown format "xml" (expected table, csv, json or jsonl)' onboard report --format xml
 
@@ -127,7 +127,7 @@ expect_eq "$(onboard query --format jsonl "$(grep -F 'FROM customers WHERE impor
   "2 3 5" "README: customers created by import 1"
 
 # ---- retry ----
-expect_fails 2 'retry: unknown failure class "dup" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)' \
+expect_fails 2 'retry: unknown failure class "dup" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown, stale_copy)' \
   onboard retry --class dup
 expect_eq "$(onboard retry --class server)" "no failed rows to requeue" "retry of another class"
 expect_eq "$(onboard retry --import 1 --line 7)" \

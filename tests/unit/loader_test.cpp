@@ -418,6 +418,23 @@ TEST_CASE("an export row whose source row is done or already replaced is kept as
     CHECK(column(db, "SELECT count(*) FROM rows WHERE state IN ('failed', 'rejected')") == "1");   // Cy
 }
 
+TEST_CASE("a column named like one of the export's own is refused in an export and warned about elsewhere",
+          "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    auto options = seed_options(dir.write("own.csv", "Company,ref\nRho Co,R-3\n"));
+    options.overrides = {{"name", "Company"}, {"externalId", "ref"}};
+    const auto summary = loader::import_csv(options, db);
+    CHECK(loader::describe(summary, "own.csv").find("  warning: column \"ref\" feeds an input") != std::string::npos);
+    auto exported = seed_options(dir.write("export.csv", "Company,import_id,line,error_class,error_message,attempts,"
+                                                         "record,ref\nRho Co,1,2,server,x,1,,r0\n"));
+    exported.overrides = {{"name", "Company"}, {"externalId", "ref"}};
+    CHECK_THROWS_WITH(loader::import_csv(exported, db),
+                      Catch::Contains("input \"externalId\" would be read from column \"ref\", which onboard's export "
+                                      "writes for itself"));
+    CHECK(column(db, "SELECT count(*) FROM imports") == "1");
+}
+
 TEST_CASE("an export made safe for spreadsheets and imported back is reported", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");

@@ -407,7 +407,7 @@ TEST_CASE("a report filter with an unknown state or class is a usage error listi
     REQUIRE_THROWS_WITH(
         onboard::report::report_rows(store, filter),
         "report: unknown failure class \"timeout\" (expected one of invalid_input, validation, "
-        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
+        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown, stale_copy)");
 }
 
 TEST_CASE("report, export and retry of an import that does not exist are usage errors",
@@ -659,7 +659,7 @@ TEST_CASE("retry with an unknown failure class is a usage error and changes noth
     REQUIRE_THROWS_WITH(
         onboard::report::requeue_failed(store, filter),
         "retry: unknown failure class \"servers\" (expected one of invalid_input, validation, "
-        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown)");
+        "duplicate, graphql, auth, rate_limited, server, network, outcome_unknown, stale_copy)");
     CHECK(scalar(store, "SELECT state FROM rows") == "failed");
 }
 
