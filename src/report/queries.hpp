@@ -17,10 +17,11 @@ namespace onboard::report {
 ResultSet report_rows(store::Store& store, const RowFilter& filter);
 
 // The rows a user must fix (state failed or rejected; superseded ones are not), as they were in the
-// source CSV: its columns in its order (the union over imports when several), extra_1.. for fields
-// beyond the header, then line, error_class, error_message, attempts. A source column with one of
-// those four names (left by an earlier export, fixed and imported again) is dropped, so round after
-// round the file keeps one set. The source columns are marked verbatim so a CSV export re-imports
+// source CSV: its columns in its order (the union over imports when several, spellings import reads
+// as one merged), extra_1.. for fields beyond the header, then import_id, line, error_class,
+// error_message, attempts, record and ref (store::row_reference). A source column with one of those
+// names (left by an earlier export, fixed and imported again) is dropped, so round after round the
+// file keeps one set. The source columns are marked verbatim so a CSV export re-imports
 // unchanged. Throws UsageError "export: no import with id N", StoreError on a database failure.
 ResultSet export_failed(store::Store& store, std::optional<std::int64_t> import_id);
 
