@@ -26,4 +26,15 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+std::string hex(const unsigned char* bytes, std::size_t count) {
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * count);
+    for (std::size_t i = 0; i < count; ++i) {
+        out += k_digits[bytes[i] >> 4];
+        out += k_digits[bytes[i] & 0xF];
+    }
+    return out;
+}
+
 } // namespace onboard::core

@@ -54,11 +54,7 @@ FileDigest digest_file(const std::string& path) {
     unsigned char hash[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_DigestFinal_ex(context.get(), hash, &length);
-    static constexpr char k_hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < length; ++i) {
-        digest.sha256 += k_hex[hash[i] >> 4];
-        digest.sha256 += k_hex[hash[i] & 0xF];
-    }
+    digest.sha256 = core::hex(hash, length);
     return digest;
 }
 
@@ -447,24 +443,19 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     store::NewRow row;
     const ExportColumns exported = ExportColumns::find(map.header);
     for (const auto& [input, column] : map.entries) {
-        for (const char* own : {"import_id", "line", "error_class", "error_message", "attempts", "record", "ref"}) {
-            if (map.header[column] == own && !exported.import_id) {
-                summary.reserved_columns.push_back(own);
-            }
+        const std::string& name = map.header[column];
+        if (std::find(store::k_export_columns.begin(), store::k_export_columns.end(), name) ==
+            store::k_export_columns.end()) {
+            continue;
         }
-    }
-    if (exported.import_id) {
-        // The export's own columns hold onboard's bookkeeping, never a customer's data.
-        for (const auto& [input, column] : map.entries) {
-            for (const char* own : {"import_id", "line", "error_class", "error_message", "attempts", "record", "ref"}) {
-                if (map.header[column] == own) {
-                    throw InputError(source, record.line,
-                                     "input \"" + input->name + "\" would be read from column \"" + own +
-                                         "\", which onboard's export writes for itself; a source column of that "
-                                         "name is not exported (rename it in the original file and import that)");
-                }
-            }
+        if (exported.import_id) {
+            // The export's own columns hold onboard's bookkeeping, never a customer's data.
+            throw InputError(source, record.line,
+                             "input \"" + input->name + "\" would be read from column \"" + name +
+                                 "\", which onboard's export writes for itself; a source column of that "
+                                 "name is not exported (rename it in the original file and import that)");
         }
+        summary.reserved_columns.push_back(name);
     }
     RowGroup group(store, summary.import_id, summary);
     std::size_t in_transaction = 0;

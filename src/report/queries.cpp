@@ -27,13 +27,9 @@ core::Json column_value(const SQLite::Column& column) {
     return column.getString();
 }
 
-// The columns a failed export appends after the source's.
-// `record` holds a malformed record's text; its source columns are left empty, as they may be shifted.
-// import_id and line name the row a fixed copy replaces when the file is imported again.
-// ref proves it (store::row_reference), so a file from another database or a line typed wrong
-// replaces nothing.
-constexpr std::array<const char*, 7> k_failure_columns{"import_id", "line", "error_class", "error_message",
-                                                       "attempts", "record", "ref"};
+// The columns a failed export appends after the source's; a malformed record's source columns are
+// left empty (they may be shifted) and `record` holds its text.
+constexpr const auto& k_failure_columns = store::k_export_columns;
 
 // A source column a failed export drops: one of its own columns, left in the file by an earlier
 // export that was fixed and imported again (its values are that round's, the appended ones are

@@ -103,20 +103,22 @@ core::Json optional_number(std::optional<double> value, int decimals) {
     return std::round(*value * scale) / scale;
 }
 
-// A rate of 0 to 1 at 4 decimals that reads 1 only when it is 1 and 0 only when it is 0, as the
-// text does: a script testing success_rate == 1 must not be told all succeeded when one failed.
-core::Json optional_rate(std::optional<double> rate) {
-    if (!rate) {
-        return nullptr;
+// `rate` (0 to 1) rounded to 1/`steps`, except that it reaches 1 only when it is 1 and 0 only when
+// it is 0: "100.0%" or success_rate == 1 must never hide a failed row.
+double rounded_rate(double rate, double steps) {
+    double scaled = std::round(rate * steps);
+    if (rate < 1.0) {
+        scaled = std::min(scaled, steps - 1.0);
     }
-    double scaled = std::round(*rate * 10000.0);
-    if (*rate < 1.0) {
-        scaled = std::min(scaled, 9999.0);
-    }
-    if (*rate > 0.0) {
+    if (rate > 0.0) {
         scaled = std::max(scaled, 1.0);
     }
-    return scaled / 10000.0;
+    return scaled / steps;
+}
+
+// The JSON success rate, at 4 decimals.
+core::Json optional_rate(std::optional<double> rate) {
+    return rate ? core::Json(rounded_rate(*rate, 10000.0)) : core::Json();
 }
 
 core::Json optional_text(const std::string& text) {
@@ -190,17 +192,7 @@ std::vector<ImportSummary> summarize_imports(store::Store& store) {
 // Rounded to the nearest tenth, except that 100.0% means every row and 0.0% none: 3,500 of 3,501
 // reads 99.9%, 1 of 3,001 reads 0.1%.
 std::string format_percent(std::optional<double> rate) {
-    if (!rate) {
-        return "-";
-    }
-    double tenths = std::round(*rate * 1000.0);
-    if (*rate < 1.0) {
-        tenths = std::min(tenths, 999.0);
-    }
-    if (*rate > 0.0) {
-        tenths = std::max(tenths, 1.0);
-    }
-    return fixed(tenths / 10.0, 1) + "%";
+    return rate ? fixed(rounded_rate(*rate, 1000.0) * 100.0, 1) + "%" : "-";
 }
 
 std::string format_summary(const ImportSummary& s) {

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "store/internal.hpp"
 #include "store/store.hpp"
 
@@ -399,13 +400,8 @@ std::string row_reference(const std::string& import_sha256, std::int64_t line) {
     if (EVP_Digest(text.data(), text.size(), hash, &length, EVP_sha256(), nullptr) != 1) {
         throw StoreError("row reference: sha256 failed");
     }
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out = "r"; // a letter first: a spreadsheet never reads it as a number (1e5..., 0042...)
-    for (unsigned int i = 0; i < 8 && i < length; ++i) {
-        out += k_hex[hash[i] >> 4];
-        out += k_hex[hash[i] & 0xF];
-    }
-    return out;
+    // A letter first: a spreadsheet never reads it as a number (1e5..., 0042...).
+    return "r" + core::hex(hash, std::min(length, 8U));
 }
 
 ExportedOrigin Store::supersede_exported(std::int64_t import_id, std::int64_t original_import,

@@ -199,17 +199,27 @@ void Store::cancel_sending(std::int64_t attempt_id) {
     });
 }
 
+namespace {
+
+// Binds what an attempt came to (duration_ms, http_status, outcome, error_class, error_message,
+// customer_id) to six parameters from `first` on, in that order.
+void bind_answer(SQLite::Statement& statement, int first, const AttemptRecord& attempt) {
+    statement.bind(first, attempt.duration_ms);
+    bind_optional(statement, first + 1, attempt.http_status);
+    statement.bind(first + 2, attempt.outcome);
+    bind_text_or_null(statement, first + 3, attempt.error_class);
+    bind_text_or_null(statement, first + 4, attempt.error_message);
+    bind_text_or_null(statement, first + 5, attempt.customer_id);
+}
+
+} // namespace
+
 // Completes the attempt record_sending began (its number is already counted). The write-ahead may
 // precede the request: the attempt starts when the request went out.
 void Store::complete_attempt(const AttemptRecord& attempt) {
     auto& update = cached("UPDATE attempts SET duration_ms = ?, http_status = ?, outcome = ?, error_class = ?, "
                           "error_message = ?, customer_id = ?, started_at = COALESCE(?, started_at) WHERE id = ?");
-    update.bind(1, attempt.duration_ms);
-    bind_optional(update, 2, attempt.http_status);
-    update.bind(3, attempt.outcome);
-    bind_text_or_null(update, 4, attempt.error_class);
-    bind_text_or_null(update, 5, attempt.error_message);
-    bind_text_or_null(update, 6, attempt.customer_id);
+    bind_answer(update, 1, attempt);
     bind_text_or_null(update, 7, attempt.started_at);
     update.bind(8, attempt.id);
     if (update.exec() != 1) {
@@ -251,12 +261,7 @@ void Store::insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, in
     insert.bind(3, increment);
     insert.bind(4, attempt.kind);
     insert.bind(5, attempt.started_at.empty() ? now_iso8601() : attempt.started_at);
-    insert.bind(6, attempt.duration_ms);
-    bind_optional(insert, 7, attempt.http_status);
-    insert.bind(8, attempt.outcome);
-    bind_text_or_null(insert, 9, attempt.error_class);
-    bind_text_or_null(insert, 10, attempt.error_message);
-    bind_text_or_null(insert, 11, attempt.customer_id);
+    bind_answer(insert, 6, attempt);
     insert.bind(12, attempt.row_id != 0 ? attempt.row_id : row_id);
     if (insert.exec() != 1) {
         throw StoreError("record attempt: no row " + std::to_string(attempt.row_id != 0 ? attempt.row_id : row_id));

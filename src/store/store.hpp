@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -64,6 +65,12 @@ struct QueueResult {
     std::int64_t first_import_id = 0;   // import of that row
     std::string first_file_name;        // file name of that import
 };
+
+// The columns `onboard export --failed` appends after the source's, in order: import_id and line
+// name the row a fixed copy replaces when the file is imported again, ref proves it
+// (row_reference), record holds a malformed record's text.
+inline constexpr std::array<const char*, 7> k_export_columns{"import_id", "line",   "error_class", "error_message",
+                                                             "attempts",  "record", "ref"};
 
 // The `ref` an export gives a row: "r" and 16 hex digits of sha256("<its import's sha256>:<line>"), so a
 // fixed copy imported again proves which row it came from.

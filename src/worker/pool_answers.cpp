@@ -119,21 +119,27 @@ void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::R
     }
 }
 
+// An auth answer kept in the row's history as a retry: the row (left `state`) is sent again.
+void Pool::Impl::record_auth_retry(Row& row, store::AttemptRecord attempt, const std::string& message,
+                                   const char* state) {
+    store::RowUpdate update;
+    update.row_id = row.leased.id;
+    update.state = state;
+    update.error_class = "auth";
+    update.error_message = message;
+    attempt.outcome = "retry";
+    attempt.error_class = "auth";
+    attempt.error_message = message;
+    record(std::move(attempt), std::move(update));
+    ++totals.retries;
+}
+
 void Pool::Impl::on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result,
                                  int status) {
     if (status == 403) {
         // The token's permissions, not the row, are at fault: the row goes back to the queue, due at
         // once, for the run after the role is fixed; the answer stays in its history as a retry.
-        store::RowUpdate update;
-        update.row_id = row.leased.id;
-        update.state = "pending";
-        update.error_class = "auth";
-        update.error_message = result.error_message;
-        attempt.outcome = "retry";
-        attempt.error_class = "auth";
-        attempt.error_message = result.error_message;
-        record(std::move(attempt), std::move(update));
-        ++totals.retries;
+        record_auth_retry(row, std::move(attempt), result.error_message, "pending");
         finish_row(row);
         abort("HTTP 403: the token lacks permission for this operation; check the user's role (rows stay pending)");
         return;
@@ -148,16 +154,7 @@ void Pool::Impl::on_auth_failure(Row& row, store::AttemptRecord attempt, const w
         }
         return;
     }
-    store::RowUpdate update;
-    update.row_id = row.leased.id;
-    update.state = "in_flight";
-    update.error_class = "auth";
-    update.error_message = result.error_message;
-    attempt.outcome = "retry";
-    attempt.error_class = "auth";
-    attempt.error_message = result.error_message;
-    record(std::move(attempt), std::move(update));
-    ++totals.retries;
+    record_auth_retry(row, std::move(attempt), result.error_message, "in_flight");
     --row.attempts; // a refused token is our problem, not the row's
     if (used && used == row.batch->context && !used->stale) {
         used->stale = true;

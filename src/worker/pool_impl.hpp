@@ -325,6 +325,7 @@ struct Pool::Impl {
     void on_row_result(Row& row, const Exchange& exchange, const http::Response& response,
                        const workflow::StepResult& result, workflow::Context context);
     void on_lookup(Row& row, const Exchange& exchange, const http::Response& response);
+    void record_auth_retry(Row& row, store::AttemptRecord attempt, const std::string& message, const char* state);
     void on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result, int status);
     void on_context_step(const std::shared_ptr<ContextJob>& job, const http::Response& response);
     void context_ready(ContextJob& job);
