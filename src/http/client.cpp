@@ -55,7 +55,7 @@ struct Transfer {
     std::string method;
     bool posting = false;      // CURLOPT_POST (else CURLOPT_HTTPGET) is set
     std::string body;
-    std::size_t body_read = 0; // bytes of `body` handed to libcurl
+    int sends = 0;             // times libcurl was about to send this request (on_before_send)
     Response response;
     std::chrono::steady_clock::time_point started;
 
@@ -75,24 +75,15 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return size * count;
 }
 
-size_t on_body_read(char* buffer, size_t size, size_t count, void* user) {
-    auto* transfer = static_cast<Transfer*>(user);
-    const std::size_t n = std::min(size * count, transfer->body.size() - transfer->body_read);
-    std::memcpy(buffer, transfer->body.data() + transfer->body_read, n);
-    transfer->body_read += n;
-    return n;
-}
-
 // libcurl resends a request by itself when a reused connection dies before any answer byte
 // ("Connection died, retrying a fresh connect"): for a POST that the server committed before
-// closing, that is a second customer. Refusing to rewind a body already handed out turns that
-// resend into an error (CURLE_SEND_FAIL_REWIND), which we classify as an unknown outcome.
-int on_body_seek(void* user, curl_off_t offset, int origin) {
+// closing, that is a second customer. libcurl calls this before every send of the request, the
+// resend included; refusing a second one turns that resend into an error, classified as an
+// unknown outcome. (The body is given whole, CURLOPT_POSTFIELDS, so headers and body leave in one
+// send.)
+int on_before_send(void* user, char*, char*, int, int) {
     auto* transfer = static_cast<Transfer*>(user);
-    if (origin == SEEK_SET && offset == 0 && transfer->body_read == 0) {
-        return CURL_SEEKFUNC_OK;
-    }
-    return CURL_SEEKFUNC_FAIL;
+    return ++transfer->sends == 1 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -124,8 +115,8 @@ void classify_failure(CURLcode code, CURL* easy, Response& response) {
     case CURLE_PEER_FAILED_VERIFICATION:
         response.failure = Failure::connect;
         return;
-    case CURLE_SEND_FAIL_REWIND:
-        // A reused connection died after our body went out: libcurl wanted to resend it.
+    case CURLE_ABORTED_BY_CALLBACK:
+        // A reused connection died after our request went out: libcurl wanted to resend it.
         response.failure = Failure::connection_lost;
         response.failure_message = "connection closed with no response after the request was sent";
         return;
@@ -161,18 +152,37 @@ struct Client::Impl {
     int epoll_fd = -1;
     std::optional<std::chrono::steady_clock::time_point> timer; // when libcurl wants to be called
 
-    static int on_socket(CURL*, curl_socket_t socket, int what, void* user, void*) {
-        auto* impl = static_cast<Impl*>(user);
-        if (what == CURL_POLL_REMOVE) {
-            epoll_ctl(impl->epoll_fd, EPOLL_CTL_DEL, socket, nullptr);
-            return 0;
+    // What each socket is registered with in epoll_fd (indexed by descriptor; 0 = not registered),
+    // so a change costs one epoll_ctl and no failed guess between ADD and MOD.
+    std::vector<std::uint32_t> registered;
+
+    void watch(curl_socket_t socket, std::uint32_t events) {
+        if (static_cast<std::size_t>(socket) >= registered.size()) {
+            registered.resize(static_cast<std::size_t>(socket) + 1, 0);
+        }
+        std::uint32_t& now = registered[static_cast<std::size_t>(socket)];
+        if (events == 0) {
+            if (now != 0) {
+                epoll_ctl(epoll_fd, EPOLL_CTL_DEL, socket, nullptr);
+            }
+            now = 0;
+            return;
         }
         epoll_event event{};
-        event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+        event.events = events;
         event.data.fd = socket;
-        if (epoll_ctl(impl->epoll_fd, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
-            epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, socket, &event);
+        // The guess is only wrong for a descriptor closed behind libcurl's back (then reused).
+        if (epoll_ctl(epoll_fd, now == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, socket, &event) != 0) {
+            epoll_ctl(epoll_fd, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, socket, &event);
         }
+        now = events;
+    }
+
+    static int on_socket(CURL*, curl_socket_t socket, int what, void* user, void*) {
+        auto* impl = static_cast<Impl*>(user);
+        impl->watch(socket, what == CURL_POLL_REMOVE
+                                ? 0u
+                                : ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u));
         return 0;
     }
 
@@ -245,18 +255,14 @@ struct Client::Impl {
         curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
         curl_easy_setopt(easy, CURLOPT_USERAGENT, "onboard/" ONBOARD_VERSION);
-        // A body is read through a callback, not CURLOPT_POSTFIELDS, so libcurl cannot resend it
-        // (see on_body_seek).
-        curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_body_read);
-        curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
-        curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_body_seek);
-        curl_easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
+        curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_before_send);
+        curl_easy_setopt(easy, CURLOPT_PREREQDATA, &transfer);
     }
 
     static void configure(Transfer& transfer, const Request& request) {
         CURL* easy = transfer.easy;
         transfer.response = Response();
-        transfer.body_read = 0;
+        transfer.sends = 0;
         if (transfer.url != request.url) {
             transfer.url = request.url;
             curl_easy_setopt(easy, CURLOPT_URL, transfer.url.c_str());
@@ -270,7 +276,9 @@ struct Client::Impl {
         }
         transfer.body = request.body;
         if (has_body) {
+            // Not copied by libcurl: `body` lives as long as the exchange.
             curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer.body.size()));
+            curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer.body.data());
         }
         if (transfer.header_list == nullptr || transfer.header_list_of != request.headers) {
             curl_slist_free_all(transfer.header_list);
