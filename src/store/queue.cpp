@@ -22,12 +22,12 @@ const std::string k_open_attempts =
 
 // The lease statements that count open attempts, built once (cached() keys statements by address).
 const std::string k_lease_expired_sql =
-    "SELECT id, import_id, line, " + std::string(k_row_inputs_sql) + ", " + k_open_attempts +
+    "SELECT id, import_id, line, inputs, name, external_id, " + k_open_attempts +
     " - attempts_before_retry, lease_unknown OR " +
     k_open_attempts + " > attempts FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
     "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2";
 const std::string k_lease_unknown_sql =
-    "SELECT id, import_id, line, " + std::string(k_row_inputs_sql) + ", " + k_open_attempts +
+    "SELECT id, import_id, line, inputs, name, external_id, " + k_open_attempts +
     " - attempts_before_retry, 1 "
     "FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
     "AND import_id BETWEEN COALESCE(?2, 0) AND COALESCE(?2, 9223372036854775807) ORDER BY import_id, line LIMIT ?1";
@@ -37,11 +37,28 @@ const std::string k_lease_pending_sql =
     "AND (next_attempt_at IS NULL OR next_attempt_at <= ?4) "
     "AND import_id BETWEEN COALESCE(?6, 0) AND COALESCE(?6, 9223372036854775807) "
     "ORDER BY import_id, line LIMIT ?5) "
-    "RETURNING id, import_id, line, " + std::string(k_row_inputs_sql) + ", attempts - attempts_before_retry, 0";
+    "RETURNING id, import_id, line, inputs, name, external_id, attempts - attempts_before_retry, 0";
 const std::string k_take_sql = "UPDATE rows SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, "
                                "lease_unknown = ?, updated_at = ?, attempts = " + k_open_attempts + " WHERE id = ?";
 
-// Appends the rows of a (reset, bound) lease query: id, import_id, line, inputs, attempts, unknown.
+// A row's inputs from its inputs, name and external_id columns at `first`: as k_row_inputs_sql
+// derives them, built here rather than as JSON text SQLite writes and we parse again.
+core::Json leased_inputs(SQLite::Statement& select, int first) {
+    if (!select.isColumnNull(first)) {
+        return core::Json::parse(select.getColumn(first).getString(), "rows.inputs");
+    }
+    core::Json inputs = core::Json::object();
+    if (!select.isColumnNull(first + 1)) {
+        inputs.set("name", select.getColumn(first + 1).getString());
+    }
+    if (!select.isColumnNull(first + 2)) {
+        inputs.set("externalId", select.getColumn(first + 2).getString());
+    }
+    return inputs;
+}
+
+// Appends the rows of a (reset, bound) lease query: id, import_id, line, inputs, name, external_id,
+// attempts, unknown.
 void read_leased(SQLite::Statement& select, std::vector<LeasedRow>& rows) {
     ResetOnExit reset(select);
     while (select.executeStep()) {
@@ -49,9 +66,9 @@ void read_leased(SQLite::Statement& select, std::vector<LeasedRow>& rows) {
         row.id = select.getColumn(0).getInt64();
         row.import_id = select.getColumn(1).getInt64();
         row.line = select.getColumn(2).getInt64();
-        row.inputs = core::Json::parse(select.getColumn(3).getString(), "rows.inputs");
-        row.attempts = select.getColumn(4).getInt64();
-        row.outcome_unknown = select.getColumn(5).getInt() != 0;
+        row.inputs = leased_inputs(select, 3);
+        row.attempts = select.getColumn(6).getInt64();
+        row.outcome_unknown = select.getColumn(7).getInt() != 0;
         rows.push_back(std::move(row));
     }
 }
