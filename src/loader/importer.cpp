@@ -4,12 +4,12 @@
 #include "core/text.hpp"
 #include "csv/reader.hpp"
 #include "loader/mapping.hpp"
+#include "loader/record_reader.hpp"
 
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +18,6 @@
 namespace onboard::loader {
 
 namespace {
-
-constexpr const char* k_redacted = "[redacted]";
 
 struct FileDigest {
     std::int64_t size = 0;
@@ -58,154 +56,6 @@ FileDigest digest_file(const std::string& path) {
     return digest;
 }
 
-std::string column_label(const ColumnMap& map, std::size_t column) {
-    return map.header[column].empty() ? "column " + std::to_string(column + 1) : "column \"" + map.header[column] + "\"";
-}
-
-// The value as the input's type wants it; nullopt when it does not parse.
-std::optional<core::Json> typed_value(const std::string& type, const std::string& text) {
-    if (type == "integer") {
-        std::int64_t value = 0;
-        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-        return error == std::errc() && end == text.data() + text.size() ? std::optional<core::Json>(value) : std::nullopt;
-    }
-    if (type == "number") {
-        double value = 0;
-        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-        return error == std::errc() && end == text.data() + text.size() ? std::optional<core::Json>(value) : std::nullopt;
-    }
-    if (type == "boolean") {
-        const std::string key = column_key(text);
-        if (key == "true" || key == "yes" || key == "1") {
-            return core::Json(true);
-        }
-        if (key == "false" || key == "no" || key == "0") {
-            return core::Json(false);
-        }
-        return std::nullopt;
-    }
-    return core::Json(text);
-}
-
-std::string type_phrase(const std::string& type) {
-    return type == "integer" ? "an integer" : type == "number" ? "a number" : "true or false";
-}
-
-// The name and externalId a record can be read with, even one that will be rejected: a fixed copy
-// imported later finds its original by them. Best effort: a ragged record's later columns may be
-// shifted, which at worst leaves its original unmatched.
-void keep_keys(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
-    for (const auto& [input, column] : map.entries) {
-        if (column >= record.fields.size() || (input->name != "name" && input->name != "externalId")) {
-            continue;
-        }
-        const std::string value(trim(record.fields[column]));
-        if (value.empty() || !core::is_valid_utf8(value)) {
-            continue;
-        }
-        row.inputs.set(input->name, value);
-        (input->name == "name" ? row.name : row.external_id) = value;
-    }
-}
-
-std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row);
-std::string record_text(const csv::Record& record, const store::NewRow& row, const ColumnMap& map);
-
-// Fills `row` from the record; returns why it cannot be queued, if it cannot. A rejected row keeps
-// the keys it can be read with (keep_keys).
-std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
-    row.line = record.line;
-    row.source = record.fields;
-    for (const std::size_t position : map.refused_positions) {
-        if (position < row.source.size()) {
-            row.source[position] = k_redacted; // a secret in the file is not copied into the database
-        }
-    }
-    row.inputs = core::Json::object();
-    row.name.reset();
-    row.external_id.reset();
-    row.raw_record.reset();
-    auto issue = check_and_fill(record, map, row);
-    if (issue) {
-        row.inputs = core::Json::object();
-        row.name.reset();
-        row.external_id.reset();
-        keep_keys(record, map, row);
-        if (!record.error.empty() || record.fields.size() != map.header.size()) {
-            row.raw_record = record_text(record, row, map);
-        }
-    }
-    return issue;
-}
-
-// A malformed record as it was in the file: the reader's text of its first line, or its fields
-// written again (quoted where needed) when they are complete or a secret column must stay out.
-std::string record_text(const csv::Record& record, const store::NewRow& row, const ColumnMap& map) {
-    if (!record.error.empty() && map.refused_positions.empty()) {
-        return record.raw;
-    }
-    std::string out;
-    for (std::size_t i = 0; i < row.source.size(); ++i) {
-        const std::string& field = row.source[i];
-        out += i == 0 ? "" : std::string(1, map.delimiter);
-        if (field.find_first_of(std::string("\"\r\n") + map.delimiter) == std::string::npos) {
-            out += field;
-            continue;
-        }
-        out += '"';
-        for (const char c : field) {
-            out += c == '"' ? "\"\"" : std::string(1, c);
-        }
-        out += '"';
-    }
-    return out;
-}
-
-// The checks of build_row, filling `row` as they pass.
-std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
-    if (!record.error.empty()) {
-        // A field too long for the reader is the last one it read: name its column too.
-        const std::size_t last = record.fields.empty() ? 0 : record.fields.size() - 1;
-        if (record.error.rfind("field ", 0) == 0 && !record.fields.empty() && last < map.header.size()) {
-            return RowIssue{record.line, map.header[last], column_label(map, last) + ": " + record.error};
-        }
-        return RowIssue{record.line, "", record.error};
-    }
-    const std::size_t expected = map.header.size();
-    if (record.fields.size() != expected) {
-        return RowIssue{record.line, "",
-                        std::string(record.fields.size() > expected ? "too many" : "too few") + " fields (" +
-                            std::to_string(record.fields.size()) + ", header has " + std::to_string(expected) + ")"};
-    }
-    for (std::size_t i = 0; i < record.fields.size(); ++i) {
-        if (!core::is_valid_utf8(record.fields[i])) {
-            return RowIssue{record.line, map.header[i],
-                            column_label(map, i) + " is not valid UTF-8 (save the file as UTF-8)"};
-        }
-    }
-    for (const auto& [input, column] : map.entries) {
-        const std::string value(trim(record.fields[column]));
-        if (value.empty()) {
-            if (input->required) {
-                return RowIssue{record.line, map.header[column], column_label(map, column) + " is empty"};
-            }
-            continue;
-        }
-        auto typed = typed_value(input->type, value);
-        if (!typed) {
-            return RowIssue{record.line, map.header[column],
-                            column_label(map, column) + " is not " + type_phrase(input->type) + ": '" + value + "'"};
-        }
-        row.inputs.set(input->name, std::move(*typed));
-        if (input->name == "name") {
-            row.name = value;
-        } else if (input->name == "externalId") {
-            row.external_id = value;
-        }
-    }
-    return std::nullopt;
-}
-
 // The reason a duplicate is refused, naming where the first one is.
 std::string duplicate_reason(const store::QueueResult& result, const store::NewRow& row, std::int64_t import_id) {
     std::string reason = result.duplicate_field == "name" ? "duplicate name '" + row.name.value_or("") + "'"
@@ -242,58 +92,6 @@ void note_rejection(ImportSummary& summary, RowIssue issue) {
         shown.pop_back();
     }
 }
-
-// The columns `onboard export --failed` appends, when the file is such an export (fixed and imported
-// again): each record then names the failed or rejected original it replaces by import and line,
-// so even a fixed name or a retyped malformed record finds it.
-struct ExportColumns {
-    std::optional<std::size_t> import_id, line, reference, raw_record;
-
-    static ExportColumns find(const std::vector<std::string>& header) {
-        ExportColumns found;
-        auto position = [&](const char* name) -> std::optional<std::size_t> {
-            const auto at = std::find(header.begin(), header.end(), name);
-            return at == header.end() ? std::nullopt : std::optional<std::size_t>(at - header.begin());
-        };
-        const bool is_export = position("import_id") && position("line") && position("ref");
-        if (is_export) {
-            found.import_id = position("import_id");
-            found.line = position("line");
-            found.reference = position("ref");
-            found.raw_record = position("record");
-        }
-        return found;
-    }
-
-    // The original the record names, superseded now so that its keys are free for the new row.
-    store::ExportedOrigin supersede_original(const csv::Record& record, store::Store& store,
-                                             std::int64_t import_id_now) const {
-        if (!import_id || std::max({*import_id, *line, *reference}) >= record.fields.size()) {
-            return {};
-        }
-        auto number = [&](std::size_t column) -> std::optional<std::int64_t> {
-            const std::string_view text = trim(record.fields[column]);
-            std::int64_t value = 0;
-            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-            return error == std::errc() && end == text.data() + text.size() ? std::optional(value) : std::nullopt;
-        };
-        const auto original_import = number(*import_id);
-        const auto original_line = number(*line);
-        if (!original_import || !original_line) {
-            return {};
-        }
-        return store.supersede_exported(import_id_now, *original_import, *original_line,
-                                        std::string(trim(record.fields[*reference])));
-    }
-
-    // An unedited malformed record keeps its text through another round, so the next export shows it.
-    std::optional<std::string> carried_record(const csv::Record& record) const {
-        if (!raw_record || *raw_record >= record.fields.size() || trim(record.fields[*raw_record]).empty()) {
-            return std::nullopt;
-        }
-        return record.fields[*raw_record];
-    }
-};
 
 // Valid rows wait here to be queued together (Store::queue_rows); duplicates among them are
 // rejected when the group is written.
@@ -334,48 +132,45 @@ private:
     std::vector<store::NewRow> m_rows;
 };
 
-// Rejects a record or adds it to the group to queue.
-void load_record(const csv::Record& record, const ColumnMap& map, const ExportColumns& exported,
-                 store::Store& store, RowGroup& group, std::int64_t import_id, ImportSummary& summary,
-                 store::NewRow& row) {
-    if (record.error.empty() &&
-        std::all_of(record.fields.begin(), record.fields.end(), [](const auto& f) { return trim(f).empty(); })) {
-        return; // a line of blanks is a blank line
+// Rejects a record or adds it to the group to queue: the import's Store calls for one record.
+void store_record(PreparedRecord& prepared, store::Store& store, RowGroup& group, std::int64_t import_id,
+                  ImportSummary& summary) {
+    if (prepared.blank) {
+        return;
     }
-    auto issue = build_row(record, map, row);
-    const store::ExportedOrigin origin = exported.supersede_original(record, store, import_id);
+    store::NewRow& row = prepared.row;
+    store::ExportedOrigin origin;
+    if (prepared.original) {
+        // Superseded now so that its keys are free for the new row.
+        origin = store.supersede_exported(import_id, prepared.original->import_id, prepared.original->line,
+                                          prepared.original->reference);
+    }
     if (!origin.done.empty()) {
         // The row it was exported from was fixed, retried or sent meanwhile: queueing this copy
         // (its keys perhaps edited) could create the same customer twice.
-        RowIssue stale{record.line, "", "stale copy: the row it was exported from is now carried by " + origin.done +
-                                            "; not queued"};
-        store.record_stale_copy(import_id, record.line, row.source, stale.message);
+        RowIssue stale{row.line, "", "stale copy: the row it was exported from is now carried by " + origin.done +
+                                         "; not queued"};
+        store.record_stale_copy(import_id, row.line, row.source, stale.message);
         note_rejection(summary, std::move(stale));
         return;
     }
     row.supersedes = origin.replaced;
-    if (exported.import_id) {
-        // `export --safe-for-spreadsheet` puts a quote before formula-like cells: imported back, the
-        // quote would become part of the name. Counted and reported, the values kept as they are.
-        for (const auto& [input, column] : map.entries) {
-            const std::string_view value = column < record.fields.size() ? trim(record.fields[column]) : "";
-            if (value.size() >= 2 && value[0] == '\'' && std::string_view("=+-@").find(value[1]) != std::string_view::npos) {
-                if (summary.quoted_formulas++ == 0) {
-                    summary.first_quoted_formula_line = record.line;
-                }
-            }
+    if (prepared.quoted_formulas > 0) {
+        if (summary.quoted_formulas == 0) {
+            summary.first_quoted_formula_line = row.line;
         }
+        summary.quoted_formulas += prepared.quoted_formulas;
     }
-    if (issue) {
+    if (prepared.issue) {
         if (!row.raw_record) {
-            row.raw_record = exported.carried_record(record);
+            row.raw_record = std::move(prepared.carried_record);
         }
-        store.reject_row(import_id, record.line, row.source, row.inputs, issue->message, row.raw_record,
+        store.reject_row(import_id, row.line, row.source, row.inputs, prepared.issue->message, row.raw_record,
                          row.supersedes);
-        note_rejection(summary, std::move(*issue));
+        note_rejection(summary, std::move(*prepared.issue));
         return;
     }
-    group.add(std::move(row)); // build_row assigns every member again for the next record
+    group.add(std::move(row)); // the reader assigns every member again for the next record
 }
 
 } // namespace
@@ -440,7 +235,6 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     if (!summary.resumed) {
         summary.import_id = store.create_import(import_info(options, digest, map, reader.delimiter()));
     }
-    store::NewRow row;
     const ExportColumns exported = ExportColumns::find(map.header);
     for (const auto& [input, column] : map.entries) {
         const std::string& name = map.header[column];
@@ -459,28 +253,27 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
     }
     RowGroup group(store, summary.import_id, summary);
     std::size_t in_transaction = 0;
-    std::int64_t records = 0;
-    while (reader.next(record)) {
-        ++records;
-        if (record.line <= resume_after) {
-            continue;
-        }
-        load_record(record, map, exported, store, group, summary.import_id, summary, row);
-        if (options.stop != nullptr && options.stop->load() > 0) {
-            group.flush();
-            summary.counts = store.import_counts(summary.import_id);
-            transaction->commit();
-            summary.interrupted = true;
-            summary.last_line = record.line;
-            return summary;
-        }
-        if (++in_transaction == k_records_per_transaction) {
-            group.flush();
-            transaction->commit();
-            transaction = std::make_unique<store::Store::Transaction>(store);
-            in_transaction = 0;
-            if (options.progress) {
-                options.progress(records);
+    RecordReader records(reader, map, exported, resume_after);
+    for (auto prepared = records.next(); !prepared.empty(); prepared = records.next()) {
+        for (PreparedRecord& one : prepared) {
+            const std::int64_t line = one.row.line;
+            store_record(one, store, group, summary.import_id, summary);
+            if (options.stop != nullptr && options.stop->load() > 0) {
+                group.flush();
+                summary.counts = store.import_counts(summary.import_id);
+                transaction->commit();
+                summary.interrupted = true;
+                summary.last_line = line;
+                return summary;
+            }
+            if (++in_transaction == k_records_per_transaction) {
+                group.flush();
+                transaction->commit();
+                transaction = std::make_unique<store::Store::Transaction>(store);
+                in_transaction = 0;
+                if (options.progress) {
+                    options.progress(one.records);
+                }
             }
         }
     }
