@@ -1,7 +1,9 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "csv/reader.hpp"
 #include "loader/importer.hpp"
 #include "loader/mapping.hpp"
+#include "loader/record_reader.hpp"
 #include "store/store.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <streambuf>
 #include <string>
 #include <unistd.h>
 
@@ -539,4 +543,213 @@ TEST_CASE("a malformed record's text leaves out a secret column", "[loader]") {
     loader::import_csv(seed_options(file), db);
     CHECK(column(db, "SELECT group_concat(raw_record, ' | ') FROM (SELECT raw_record FROM rows ORDER BY line)") ==
           "Ada,[redacted],extra | Bo");
+}
+
+namespace {
+
+// Serves `text`, then fails as a disk read error does (the stream sets badbit).
+class FailingBuffer : public std::streambuf {
+public:
+    explicit FailingBuffer(std::string text) : m_text(std::move(text)) {
+        setg(m_text.data(), m_text.data(), m_text.data() + m_text.size());
+    }
+
+protected:
+    int_type underflow() override { throw std::runtime_error("read error"); }
+
+private:
+    std::string m_text;
+};
+
+// "name,externalId" and rows `Name <i>,C-<i>` for i = 1..count, every `bad`th with a field missing.
+std::string numbered_rows(int count, int bad = 0) {
+    std::string text = "name,externalId\n";
+    for (int i = 1; i <= count; ++i) {
+        text += "Name " + std::to_string(i) + (bad > 0 && i % bad == 0 ? "\n" : ",C-" + std::to_string(i) + "\n");
+    }
+    return text;
+}
+
+// What a Reader over the text throws after its header, and the records read before.
+std::pair<std::string, std::int64_t> direct_read_error(const std::string& text) {
+    FailingBuffer buffer(text);
+    std::istream in(&buffer);
+    csv::Reader reader(in, "f.csv");
+    csv::Record record;
+    std::int64_t records = -1; // the header is not one
+    try {
+        while (reader.next(record)) {
+            ++records;
+        }
+    } catch (const InputError& error) {
+        return {error.what(), records};
+    }
+    return {"", records};
+}
+
+} // namespace
+
+TEST_CASE("a read error on the reading thread surfaces unchanged, after the records read before it",
+          "[loader]") {
+    const std::string text = numbered_rows(8000); // longer than a read: the second one fails
+    const auto [message, records_before] = direct_read_error(text);
+    REQUIRE(message.starts_with("f.csv:"));
+    REQUIRE(message.ends_with(": cannot read the file"));
+    FailingBuffer buffer(text);
+    std::istream in(&buffer);
+    csv::Reader reader(in, "f.csv");
+    csv::Record header;
+    REQUIRE(reader.next(header));
+    const auto options = seed_options("f.csv");
+    const loader::ColumnMap map = loader::map_columns(header.fields, options, "f.csv", header.line);
+    const loader::ExportColumns exported;
+    loader::RecordReader records(reader, map, exported, 0);
+    std::int64_t seen = 0;
+    std::int64_t last_line = 1;
+    auto read_all = [&] {
+        for (auto group = records.next(); !group.empty(); group = records.next()) {
+            for (const auto& record : group) {
+                CHECK(record.row.line == ++last_line);
+                CHECK(record.records == ++seen);
+            }
+        }
+    };
+    CHECK_THROWS_AS(read_all(), InputError);
+    CHECK(seen == records_before);
+    CHECK_THROWS_WITH(records.next(), message); // and again: the reading thread is over
+}
+
+TEST_CASE("a reader left before the end of the file stops its thread", "[loader]") {
+    std::istringstream in(numbered_rows(5000));
+    csv::Reader reader(in, "f.csv");
+    csv::Record header;
+    REQUIRE(reader.next(header));
+    const auto options = seed_options("f.csv"); // the map points at its inputs
+    const loader::ColumnMap map = loader::map_columns(header.fields, options, "f.csv", header.line);
+    const loader::ExportColumns exported;
+    {
+        loader::RecordReader records(reader, map, exported, 0);
+        CHECK(records.next().size() == loader::RecordReader::k_group);
+    } // joined here, the thread blocked on a full queue
+    csv::Record record;
+    CHECK(reader.next(record)); // the file is not read to its end
+}
+
+TEST_CASE("the header's problems stop the import with the reader's message", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const auto broken = dir.write("broken.csv", "name,\"externalId\nAda,C-1\n");
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(broken), db),
+                      broken + ":1: header: unterminated quoted field (no closing quote before the end of the file)");
+    const auto wide = dir.write("wide.csv", "name," + std::string(70000, 'h') + "\nAda,C-1\n");
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(wide), db),
+                      wide + ":1: header: field 2 is longer than 65536 bytes");
+    CHECK_THROWS_WITH(loader::import_csv(seed_options(dir.path.string()), db),
+                      dir.path.string() + ": is a directory, not a CSV file");
+    CHECK(column(db, "SELECT COUNT(*) FROM imports") == "0");
+}
+
+TEST_CASE("a store failure in the middle of the file ends the import with it, the reading thread joined",
+          "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("n.csv", numbered_rows(3000));
+    store::Store db(":memory:");
+    db.database().exec("CREATE TRIGGER refuse BEFORE INSERT ON rows WHEN NEW.line = 2001 "
+                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    CHECK_THROWS_AS(loader::import_csv(seed_options(file), db), StoreError);
+    CHECK(column(db, "SELECT count(*) FROM rows") == "0"); // one transaction, rolled back
+    db.database().exec("DROP TRIGGER refuse");
+    const auto again = loader::import_csv(seed_options(file), db);
+    CHECK(again.counts.accepted == 3000);
+}
+
+TEST_CASE("a progress callback's exception ends the import with it, what was committed kept", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("n.csv", numbered_rows(25000));
+    store::Store db(":memory:");
+    auto options = seed_options(file);
+    options.progress = [](std::int64_t) { throw std::runtime_error("progress failed"); };
+    CHECK_THROWS_WITH(loader::import_csv(options, db), "progress failed");
+    CHECK(column(db, "SELECT count(*) FROM rows") == std::to_string(loader::k_records_per_transaction));
+}
+
+TEST_CASE("an import stopped in the middle of the file resumes it, every line stored once", "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("n.csv", numbered_rows(25000, 7)); // stopped past several groups and a commit
+    store::Store whole(":memory:");
+    const auto uninterrupted = loader::import_csv(seed_options(file), whole);
+    store::Store db(":memory:");
+    std::atomic<int> interrupts{0};
+    auto options = seed_options(file);
+    options.stop = &interrupts;
+    std::vector<std::int64_t> progress;
+    options.progress = [&](std::int64_t records) {
+        progress.push_back(records);
+        interrupts = 1; // as a SIGINT would: the import stops after the next record
+    };
+    const auto first = loader::import_csv(options, db);
+    CHECK(progress == std::vector<std::int64_t>{10000});
+    CHECK(first.interrupted);
+    CHECK(first.last_line == 10002);
+    CHECK(first.counts.records == 10001);
+    CHECK(column(db, "SELECT max(line) FROM rows") == "10002");
+    const auto resumed = loader::import_csv(seed_options(file), db);
+    CHECK(resumed.resumed);
+    CHECK(column(db, "SELECT count(*) || ' ' || count(DISTINCT line) || ' ' || min(line) || ' ' || max(line) "
+                     "FROM rows") == "25000 25000 2 25001");
+    CHECK(stored_rows(db, first.import_id) == stored_rows(whole, uninterrupted.import_id));
+    CHECK(resumed.counts.rejected == uninterrupted.counts.rejected);
+}
+
+TEST_CASE("rejections keep their order over many groups: at once when read, duplicates when their group is "
+          "queued", "[loader]") {
+    // Every 7th record misses a field; every 13th other one repeats line 2's name. Each group of
+    // k_queue_group valid rows is queued together, its duplicates rejected after it.
+    constexpr int k_records = 1000;
+    std::string text = "name,externalId\n";
+    std::vector<std::int64_t> order; // rejected lines in the order they are stored
+    std::vector<std::int64_t> group, duplicates;
+    auto flush = [&] {
+        order.insert(order.end(), duplicates.begin(), duplicates.end());
+        group.clear();
+        duplicates.clear();
+    };
+    for (int i = 1; i <= k_records; ++i) {
+        const std::int64_t line = i + 1;
+        if (i % 7 == 0) {
+            text += "Name " + std::to_string(i) + "\n";
+            order.push_back(line);
+            continue;
+        }
+        text += (i % 13 == 0 ? std::string("Name 1") : "Name " + std::to_string(i)) + ",C-" + std::to_string(i) + "\n";
+        group.push_back(line);
+        if (i % 13 == 0) {
+            duplicates.push_back(line);
+        }
+        if (group.size() == store::Store::k_queue_group) {
+            flush();
+        }
+    }
+    flush();
+    TempDir dir;
+    const auto file = dir.write("bad.csv", text);
+    store::Store db(":memory:");
+    const auto summary = loader::import_csv(seed_options(file), db);
+    SQLite::Statement select(db.database(), "SELECT line FROM rows WHERE state = 'rejected' ORDER BY id");
+    std::vector<std::int64_t> stored;
+    while (select.executeStep()) {
+        stored.push_back(select.getColumn(0).getInt64());
+    }
+    CHECK(stored == order);
+    CHECK(summary.counts.rejected == static_cast<std::int64_t>(order.size()));
+    std::vector<std::string> shown;
+    for (const auto& issue : summary.first_rejections) {
+        shown.push_back(std::to_string(issue.line) + ": " + issue.message);
+    }
+    CHECK(shown == std::vector<std::string>{
+                       "8: too few fields (1, header has 2)", "14: duplicate name 'Name 1' (first at line 2)",
+                       "15: too few fields (1, header has 2)", "22: too few fields (1, header has 2)",
+                       "27: duplicate name 'Name 1' (first at line 2)", "29: too few fields (1, header has 2)",
+                       "36: too few fields (1, header has 2)", "40: duplicate name 'Name 1' (first at line 2)",
+                       "43: too few fields (1, header has 2)", "50: too few fields (1, header has 2)"});
 }
