@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string_view>
 
 namespace onboard::loader {
 
@@ -93,6 +94,33 @@ void note_rejection(ImportSummary& summary, RowIssue issue) {
     }
 }
 
+// The import's counts are kept as its rows are written, counted as Store::import_counts recounts
+// them from the rows, so the end of an import need not read them all again (a tenth of the time
+// of a million rows). A resumed import starts from the recount of what it stored before.
+void count_queued(store::ImportCounts& counts, const store::QueueResult& result) {
+    ++counts.records;
+    ++counts.accepted;
+    counts.superseded += result.superseded_failed_row ? 1 : 0; // its supersedes link is set
+}
+
+void count_rejected(store::ImportCounts& counts, const std::string& reason, std::optional<std::int64_t> supersedes) {
+    ++counts.records;
+    ++counts.rejected;
+    // import_counts: error_message LIKE 'duplicate %', which ignores ASCII case.
+    constexpr std::string_view k_duplicate = "duplicate ";
+    const bool duplicate = reason.size() >= k_duplicate.size() &&
+                           std::equal(k_duplicate.begin(), k_duplicate.end(), reason.begin(), [](char a, char b) {
+                               return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+                           });
+    counts.duplicates += duplicate ? 1 : 0;
+    counts.superseded += supersedes ? 1 : 0;
+}
+
+void count_stale(store::ImportCounts& counts) {
+    ++counts.records;
+    ++counts.stale;
+}
+
 // Valid rows wait here to be queued together (Store::queue_rows); duplicates among them are
 // rejected when the group is written.
 class RowGroup {
@@ -114,13 +142,16 @@ public:
     void flush() {
         const auto results = m_store.queue_rows(m_import_id, m_rows);
         for (std::size_t i = 0; i < m_rows.size(); ++i) {
-            if (!results[i].accepted) {
-                const store::NewRow& row = m_rows[i];
-                RowIssue issue{row.line, results[i].duplicate_field, duplicate_reason(results[i], row, m_import_id)};
-                m_store.reject_row(m_import_id, row.line, row.source, row.inputs, issue.message, std::nullopt,
-                                   row.supersedes);
-                note_rejection(m_summary, std::move(issue));
+            if (results[i].accepted) {
+                count_queued(m_summary.counts, results[i]);
+                continue;
             }
+            const store::NewRow& row = m_rows[i];
+            RowIssue issue{row.line, results[i].duplicate_field, duplicate_reason(results[i], row, m_import_id)};
+            m_store.reject_row(m_import_id, row.line, row.source, row.inputs, issue.message, std::nullopt,
+                               row.supersedes);
+            count_rejected(m_summary.counts, issue.message, row.supersedes);
+            note_rejection(m_summary, std::move(issue));
         }
         m_rows.clear();
     }
@@ -151,6 +182,7 @@ void store_record(PreparedRecord& prepared, store::Store& store, RowGroup& group
         RowIssue stale{row.line, "", "stale copy: the row it was exported from is now carried by " + origin.done +
                                          "; not queued"};
         store.record_stale_copy(import_id, row.line, row.source, stale.message);
+        count_stale(summary.counts);
         note_rejection(summary, std::move(stale));
         return;
     }
@@ -167,6 +199,7 @@ void store_record(PreparedRecord& prepared, store::Store& store, RowGroup& group
         }
         store.reject_row(import_id, row.line, row.source, row.inputs, prepared.issue->message, row.raw_record,
                          row.supersedes);
+        count_rejected(summary.counts, prepared.issue->message, row.supersedes);
         note_rejection(summary, std::move(*prepared.issue));
         return;
     }
@@ -251,6 +284,9 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         }
         summary.reserved_columns.push_back(name);
     }
+    if (summary.resumed) {
+        summary.counts = store.import_counts(summary.import_id); // then counted as rows are written
+    }
     RowGroup group(store, summary.import_id, summary);
     std::size_t in_transaction = 0;
     RecordReader records(reader, map, exported, resume_after);
@@ -260,7 +296,6 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
             store_record(one, store, group, summary.import_id, summary);
             if (options.stop != nullptr && options.stop->load() > 0) {
                 group.flush();
-                summary.counts = store.import_counts(summary.import_id);
                 transaction->commit();
                 summary.interrupted = true;
                 summary.last_line = line;
@@ -278,7 +313,6 @@ ImportSummary import_csv(const ImportOptions& options, store::Store& store) {
         }
     }
     group.flush();
-    summary.counts = store.import_counts(summary.import_id);
     store.finish_import(summary.import_id, summary.counts);
     transaction->commit();
     return summary;

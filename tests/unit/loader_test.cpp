@@ -34,6 +34,20 @@ loader::ImportOptions seed_options(const std::string& path) {
     return options;
 }
 
+std::string counts_text(const store::ImportCounts& c) {
+    return std::to_string(c.records) + " records " + std::to_string(c.accepted) + " accepted " +
+           std::to_string(c.rejected) + " rejected " + std::to_string(c.duplicates) + " duplicates " +
+           std::to_string(c.superseded) + " superseded " + std::to_string(c.stale) + " stale";
+}
+
+// loader::import_csv, checking that the counts it reports (kept as it writes) are the store's
+// recount of the import's rows.
+loader::ImportSummary import_recounted(const loader::ImportOptions& options, store::Store& db) {
+    auto summary = loader::import_csv(options, db);
+    CHECK(counts_text(summary.counts) == counts_text(db.import_counts(summary.import_id)));
+    return summary;
+}
+
 std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
@@ -114,7 +128,7 @@ TEST_CASE("every case file imports to exactly the rows its expect.json lists", "
             expect_path.replace_extension(".expect.json");
             const core::Json expect = core::Json::parse(read_file(expect_path), expect_path.string());
             store::Store db(":memory:");
-            const auto summary = loader::import_csv(seed_options(file.string()), db);
+            const auto summary = import_recounted(seed_options(file.string()), db);
             CHECK(stored_rows(db, summary.import_id) == expected_rows(expect));
             CHECK(summary.counts.accepted == static_cast<std::int64_t>(expect.find("valid_rows")->size()));
             CHECK(summary.counts.rejected == static_cast<std::int64_t>(expect.find("invalid_rows")->size()));
@@ -125,11 +139,11 @@ TEST_CASE("every case file imports to exactly the rows its expect.json lists", "
 TEST_CASE("importing the same file again adds nothing and says so", "[loader]") {
     const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/12-duplicates-in-file.csv";
     store::Store db(":memory:");
-    const auto first = loader::import_csv(seed_options(file), db);
+    const auto first = import_recounted(seed_options(file), db);
     CHECK_FALSE(first.already_imported);
     CHECK(first.counts.records == 10);
     CHECK(first.counts.duplicates == 4);
-    const auto again = loader::import_csv(seed_options(file), db);
+    const auto again = import_recounted(seed_options(file), db);
     CHECK(again.already_imported);
     CHECK(again.import_id == first.import_id);
     CHECK(column(db, "SELECT COUNT(*) FROM rows") == "10");
@@ -142,10 +156,10 @@ TEST_CASE("importing the same file again adds nothing and says so", "[loader]") 
 TEST_CASE("importing the same file again with --map says the new mapping was not applied", "[loader]") {
     const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/12-duplicates-in-file.csv";
     store::Store db(":memory:");
-    loader::import_csv(seed_options(file), db);
+    import_recounted(seed_options(file), db);
     auto options = seed_options(file);
     options.overrides = {{"externalId", "name"}};
-    const auto again = loader::import_csv(options, db);
+    const auto again = import_recounted(options, db);
     CHECK(again.already_imported);
     CHECK(again.options_not_applied);
     CHECK(loader::describe(again, "dups.csv").find(
@@ -157,7 +171,7 @@ TEST_CASE("importing the same file again with --map says the new mapping was not
 TEST_CASE("the summary gives counts, the column mapping and the first rejections", "[loader]") {
     const std::string file = std::string(ONBOARD_FIXTURES) + "/cases/16-ragged-rows.csv";
     store::Store db(":memory:");
-    const auto summary = loader::import_csv(seed_options(file), db);
+    const auto summary = import_recounted(seed_options(file), db);
     CHECK(loader::describe(summary, "ragged.csv") ==
           "ragged.csv: import 1\n"
           "  5 records: 2 accepted, 3 rejected (0 duplicates), 0 earlier failed or rejected rows superseded\n"
@@ -173,7 +187,7 @@ TEST_CASE("the summary prints a file's control characters as escapes, not to the
     TempDir dir;
     const auto file = dir.write("esc.csv", "name,externalId\n\x1b[2JRed,E-1\n\x1b[2JRed,E-2\n");
     store::Store db(":memory:");
-    const auto summary = loader::import_csv(seed_options(file), db);
+    const auto summary = import_recounted(seed_options(file), db);
     REQUIRE(summary.first_rejections.size() == 1);
     CHECK(summary.first_rejections[0].message == "duplicate name '\x1b[2JRed' (first at line 2)");
     const auto text = loader::describe(summary, "esc.csv");
@@ -198,7 +212,7 @@ TEST_CASE("duplicates inside a group of rows queued together are rejected in lin
     TempDir dir;
     const auto file = dir.write("groups.csv", text);
     store::Store db(":memory:");
-    const auto summary = loader::import_csv(seed_options(file), db);
+    const auto summary = import_recounted(seed_options(file), db);
     CHECK(summary.counts.records == 152);
     CHECK(summary.counts.accepted == 148);
     CHECK(summary.counts.duplicates == 3);
@@ -216,8 +230,8 @@ TEST_CASE("a duplicate of a row queued by an earlier import is rejected, naming 
     store::Store db(":memory:");
     const auto a = dir.write("a.csv", "name,externalId\nAda,C-1\nBo,C-2\n");
     const auto b = dir.write("b.csv", "name,externalId\nCy,C-1\nBo,C-9\nDee,C-4\n");
-    loader::import_csv(seed_options(a), db);
-    const auto summary = loader::import_csv(seed_options(b), db);
+    import_recounted(seed_options(a), db);
+    const auto summary = import_recounted(seed_options(b), db);
     CHECK(stored_rows(db, summary.import_id) ==
           std::vector<std::string>{"2!duplicate externalId C-1 (first at line 2 of " + a + ", import 1)",
                                    "3!duplicate name 'Bo' (first at line 3 of " + a + ", import 1)", "4|Dee|C-4"});
@@ -230,7 +244,7 @@ TEST_CASE("headers match inputs ignoring case, spaces, '_' and '-'", "[loader]")
     const auto file = dir.write("c.csv", "Customer Name,External ID,NAME_\n Ada , C-1 ,x\n");
     auto options = seed_options(file);
     options.overrides = {{"name", "customer name"}};
-    const auto summary = loader::import_csv(options, db);
+    const auto summary = import_recounted(options, db);
     CHECK(summary.mapping == std::map<std::string, std::string>{{"externalId", "External ID"},
                                                                 {"name", "Customer Name"}});
     CHECK(summary.ignored_columns == std::vector<std::string>{"NAME_"});
@@ -245,7 +259,7 @@ TEST_CASE("--map picks a column the header would not match", "[loader]") {
     const auto file = dir.write("m.csv", "Company;Ref\nAcme;R-1\n");
     auto options = seed_options(file);
     options.overrides = {{"name", "Company"}, {"externalId", "Ref"}};
-    const auto summary = loader::import_csv(options, db);
+    const auto summary = import_recounted(options, db);
     CHECK(stored_rows(db, summary.import_id) == std::vector<std::string>{"2|Acme|R-1"});
 }
 
@@ -253,7 +267,7 @@ TEST_CASE("a refresh-token column is never read or stored", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
     const auto file = dir.write("t.csv", "name,refresh_token\nAda,secret-token-1\n,secret-token-2\n");
-    const auto summary = loader::import_csv(seed_options(file), db);
+    const auto summary = import_recounted(seed_options(file), db);
     CHECK(summary.refused_columns == std::vector<std::string>{"refresh_token"});
     CHECK(summary.ignored_columns.empty());
     CHECK(column(db, "SELECT COUNT(*) FROM rows_full WHERE inputs LIKE '%secret%' OR source LIKE '%secret%'") == "0");
@@ -261,7 +275,7 @@ TEST_CASE("a refresh-token column is never read or stored", "[loader]") {
     CHECK(column(db, "SELECT source FROM rows_full WHERE line = 3") == "[\"\",\"[redacted]\"]");
     auto options = seed_options(file);
     options.overrides = {{"refreshToken", "refresh_token"}};
-    CHECK_THROWS_WITH(loader::import_csv(options, db),
+    CHECK_THROWS_WITH(import_recounted(options, db),
                       "--map refreshToken=refresh_token: \"refreshToken\" is a run input and is never read from the file");
 }
 
@@ -278,7 +292,7 @@ TEST_CASE("rows failing the input schema are rejected with their line and reason
                                          "  ,  ,  \n");
     auto options = seed_options(file);
     options.inputs.push_back({"seats", "integer", false});
-    const auto summary = loader::import_csv(options, db);
+    const auto summary = import_recounted(options, db);
     CHECK(stored_rows(db, summary.import_id) ==
           std::vector<std::string>{"2|Ada|C-1", "3!column \"name\" is empty",
                                    "4!column \"seats\" is not an integer: 'many'",
@@ -297,24 +311,24 @@ TEST_CASE("file-level problems stop the import with a clear message", "[loader]"
     TempDir dir;
     store::Store db(":memory:");
     const auto missing = (dir.path / "missing.csv").string();
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(missing), db),
+    CHECK_THROWS_WITH(import_recounted(seed_options(missing), db),
                       missing + ": cannot open: No such file or directory");
     const auto empty = dir.write("empty.csv", "\n\n");
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(empty), db), empty + ": no header line (the file is empty)");
+    CHECK_THROWS_WITH(import_recounted(seed_options(empty), db), empty + ": no header line (the file is empty)");
     const auto no_name = dir.write("customers.csv", "externalId,email\nC-1,a@b\n");
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(no_name), db),
+    CHECK_THROWS_WITH(import_recounted(seed_options(no_name), db),
                       no_name + ":1: no column for required input \"name\" (columns: externalId, email)");
     const auto twice = dir.write("twice.csv", "name,Name\nA,B\n");
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(twice), db),
+    CHECK_THROWS_WITH(import_recounted(seed_options(twice), db),
                       twice + ":1: columns \"name\" and \"Name\" both match input \"name\" (choose one with --map "
                               "name=COLUMN)");
     auto unknown = seed_options(no_name);
     unknown.overrides = {{"nmae", "email"}};
-    CHECK_THROWS_WITH(loader::import_csv(unknown, db),
+    CHECK_THROWS_WITH(import_recounted(unknown, db),
                       "--map nmae=email: the workflow has no input \"nmae\" (inputs: refreshToken, name, externalId)");
     auto no_column = seed_options(no_name);
     no_column.overrides = {{"name", "Company"}};
-    CHECK_THROWS_WITH(loader::import_csv(no_column, db),
+    CHECK_THROWS_WITH(import_recounted(no_column, db),
                       no_name + ":1: --map name=Company: no column \"Company\" (columns: externalId, email)");
     CHECK(column(db, "SELECT COUNT(*) FROM imports") == "0");
 }
@@ -323,9 +337,9 @@ TEST_CASE("an interrupted import is resumed after its last stored line", "[loade
     TempDir dir;
     store::Store db(":memory:");
     const auto file = dir.write("r.csv", "name,externalId\nA,1\nB,2\nA,3\nD,4\n");
-    const auto first = loader::import_csv(seed_options(file), db);
+    const auto first = import_recounted(seed_options(file), db);
     db.database().exec("DELETE FROM rows WHERE line > 3; UPDATE imports SET finished_at = NULL");
-    const auto resumed = loader::import_csv(seed_options(file), db);
+    const auto resumed = import_recounted(seed_options(file), db);
     CHECK(resumed.resumed);
     CHECK(resumed.import_id == first.import_id);
     CHECK(stored_rows(db, first.import_id) ==
@@ -338,10 +352,10 @@ TEST_CASE("a failed row is superseded by the fixed row of a later import", "[loa
     TempDir dir;
     store::Store db(":memory:");
     const auto a = dir.write("a.csv", "name,externalId\nAda,C-1\n");
-    loader::import_csv(seed_options(a), db);
+    import_recounted(seed_options(a), db);
     db.database().exec("UPDATE rows SET state = 'failed'");
     const auto b = dir.write("b.csv", "name,externalId\nAda Lovelace,C-1\n");
-    const auto summary = loader::import_csv(seed_options(b), db);
+    const auto summary = import_recounted(seed_options(b), db);
     CHECK(summary.counts.superseded == 1);
     CHECK(summary.counts.accepted == 1);
     CHECK(column(db, "SELECT group_concat(state, ',') FROM (SELECT state FROM rows ORDER BY id)") ==
@@ -360,7 +374,7 @@ TEST_CASE("a row of a failed export replaces the original it names, whatever its
                                       "Ada,C-1,a@x.org\n"
                                       "Too,Many,Fields,Here\n"  // line 3: read as name Too, externalId Many
                                       "Bob,C-2,b@x.org\n");
-    loader::import_csv(seed_options(a), db);
+    import_recounted(seed_options(a), db);
     db.database().exec("UPDATE rows SET state = 'failed', error_class = 'server', error_message = 'HTTP 502' "
                        "WHERE line = 4");
     // As `onboard export --failed` writes them, then fixed: a new name, the record typed in again.
@@ -369,7 +383,7 @@ TEST_CASE("a row of a failed export replaces the original it names, whatever its
                                  "Too Many,C-3,t@x.org,1,3,invalid_input,\"too many fields (4, header has 3)\",0,," +
                                  ref_of(db, 3) + "\n" + "Bob Fixed,C-4,b@x.org,1,4,server,HTTP 502,1,," +
                                  ref_of(db, 4) + "\n");
-    const auto summary = loader::import_csv(seed_options(fixed), db);
+    const auto summary = import_recounted(seed_options(fixed), db);
     CHECK(summary.counts.accepted == 2);
     CHECK(summary.counts.superseded == 2);
     CHECK(column(db, "SELECT group_concat(n.line || '>' || o.line || ' ' || o.state, ', ') FROM rows n "
@@ -380,17 +394,17 @@ TEST_CASE("a row of a failed export replaces the original it names, whatever its
 TEST_CASE("rounds of the same export replace the newest copy, so each problem is listed once", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
-    loader::import_csv(seed_options(dir.write("a.csv", "name,externalId,email\nAda,C-1,a@x.org\nToo,Many,Fields,Here\n")), db);
+    import_recounted(seed_options(dir.write("a.csv", "name,externalId,email\nAda,C-1,a@x.org\nToo,Many,Fields,Here\n")), db);
     const std::string header = "name,externalId,email,import_id,line,error_class,error_message,attempts,record,ref\n";
     const std::string row = ",,,1,3,invalid_input,\"too many fields (4, header has 3)\",0,\"Too,Many,Fields,Here\"," +
                             ref_of(db, 3) + "\n";
-    loader::import_csv(seed_options(dir.write("round.csv", header + row)), db);
+    import_recounted(seed_options(dir.write("round.csv", header + row)), db);
     // One row left to fix, the newest, with the record still whole: the loop does not pile up copies.
     CHECK(column(db, "SELECT group_concat(import_id || ':' || line || ':' || raw_record, ' ') FROM rows "
                      "WHERE state = 'rejected'") == "2:2:Too,Many,Fields,Here");
     CHECK(column(db, "SELECT state FROM rows WHERE import_id = 1 AND line = 3") == "superseded");
     // A stale copy of the first export (a different file, naming import 1 again) replaces the newest.
-    loader::import_csv(seed_options(dir.write("stale.csv", header + row + "\n")), db);
+    import_recounted(seed_options(dir.write("stale.csv", header + row + "\n")), db);
     CHECK(column(db, "SELECT group_concat(import_id || ':' || line, ' ') FROM rows WHERE state = 'rejected'") ==
           "3:2");
 }
@@ -399,7 +413,7 @@ TEST_CASE("an export row whose source row is done or already replaced is kept as
           "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
-    loader::import_csv(seed_options(dir.write("a.csv", "name,externalId\nAda,C-1\nBob,C-2\nCy,C-3\n")), db);
+    import_recounted(seed_options(dir.write("a.csv", "name,externalId\nAda,C-1\nBob,C-2\nCy,C-3\n")), db);
     db.database().exec("UPDATE rows SET state = 'failed', error_class = 'server', error_message = 'HTTP 500'");
     const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\n";
     const std::string exported = header + "Ada,C-1,1,2,server,HTTP 500,1,," + ref_of(db, 2) + "\n" +
@@ -409,7 +423,7 @@ TEST_CASE("an export row whose source row is done or already replaced is kept as
     std::string edited = exported;
     edited.replace(edited.find("Ada,C-1"), 7, "Ada Two,C-1b");
     edited += "Bob Again,C-2b,1,3,server,HTTP 500,1,," + ref_of(db, 3) + "\n"; // a second copy of line 3
-    const auto summary = loader::import_csv(seed_options(dir.write("edited.csv", edited)), db);
+    const auto summary = import_recounted(seed_options(dir.write("edited.csv", edited)), db);
     CHECK(summary.counts.accepted == 1); // Bob, replacing line 3
     CHECK(summary.counts.stale == 2);
     CHECK(column(db, "SELECT group_concat(line || ' ' || state || ' ' || COALESCE(error_class, '-'), ', ') FROM rows "
@@ -417,7 +431,7 @@ TEST_CASE("an export row whose source row is done or already replaced is kept as
     CHECK(column(db, "SELECT error_message FROM rows WHERE import_id = 2 AND line = 4") ==
           "stale copy: the row it was exported from is now carried by line 3 of import 2 (pending); not queued");
     // The stale export again, after the fix: nothing more is queued or listed to fix.
-    loader::import_csv(seed_options(dir.write("stale.csv", exported + "\n")), db);
+    import_recounted(seed_options(dir.write("stale.csv", exported + "\n")), db);
     CHECK(column(db, "SELECT count(*) FROM rows WHERE live = 1 AND state <> 'succeeded'") == "2"); // Bob, Cy
     CHECK(column(db, "SELECT count(*) FROM rows WHERE state IN ('failed', 'rejected')") == "1");   // Cy
 }
@@ -428,12 +442,12 @@ TEST_CASE("a column named like one of the export's own is refused in an export a
     store::Store db(":memory:");
     auto options = seed_options(dir.write("own.csv", "Company,ref\nRho Co,R-3\n"));
     options.overrides = {{"name", "Company"}, {"externalId", "ref"}};
-    const auto summary = loader::import_csv(options, db);
+    const auto summary = import_recounted(options, db);
     CHECK(loader::describe(summary, "own.csv").find("  warning: column \"ref\" feeds an input") != std::string::npos);
     auto exported = seed_options(dir.write("export.csv", "Company,import_id,line,error_class,error_message,attempts,"
                                                          "record,ref\nRho Co,1,2,server,x,1,,r0\n"));
     exported.overrides = {{"name", "Company"}, {"externalId", "ref"}};
-    CHECK_THROWS_WITH(loader::import_csv(exported, db),
+    CHECK_THROWS_WITH(import_recounted(exported, db),
                       Catch::Contains("input \"externalId\" would be read from column \"ref\", which onboard's export "
                                       "writes for itself"));
     CHECK(column(db, "SELECT count(*) FROM imports") == "1");
@@ -443,7 +457,7 @@ TEST_CASE("an export made safe for spreadsheets and imported back is reported", 
     TempDir dir;
     store::Store db(":memory:");
     const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\n";
-    const auto summary = loader::import_csv(
+    const auto summary = import_recounted(
         seed_options(dir.write("safe.csv", header + "Fine Co,F-1,1,2,server,x,1,,0\n'=Eq Co,'-E-1,1,3,server,x,1,,0\n")), db);
     CHECK(summary.quoted_formulas == 2);
     CHECK(loader::describe(summary, "safe.csv").find("  warning: 2 values start with the quote export "
@@ -453,12 +467,12 @@ TEST_CASE("an export made safe for spreadsheets and imported back is reported", 
 TEST_CASE("an export row naming a row of another database, or a line typed wrong, replaces nothing", "[loader]") {
     TempDir dir;
     store::Store db(":memory:");
-    loader::import_csv(seed_options(dir.write("a.csv", "name,externalId\nAda,C-1\nEve,C-2\n")), db);
+    import_recounted(seed_options(dir.write("a.csv", "name,externalId\nAda,C-1\nEve,C-2\n")), db);
     db.database().exec("UPDATE rows SET state = 'failed', error_class = 'server', error_message = 'HTTP 500'");
     const std::string header = "name,externalId,import_id,line,error_class,error_message,attempts,record,ref\n";
     // Line 2 with another file's ref (another database), line 3 with line 2's ref (typed wrong),
     // line 9 does not exist, import 2 is this very file.
-    loader::import_csv(seed_options(dir.write("other.csv", header + "Zed,C-7,1,2,server,HTTP 500,1,," +
+    import_recounted(seed_options(dir.write("other.csv", header + "Zed,C-7,1,2,server,HTTP 500,1,," +
                                                                     store::row_reference("another-file", 2) + "\n" +
                                                                     "Wim,C-6,1,3,server,HTTP 500,1,," + ref_of(db, 2) +
                                                                     "\n" + "Yan,C-8,1,9,server,HTTP 500,1,," +
@@ -475,7 +489,7 @@ TEST_CASE("a field too long is rejected naming its column", "[loader]") {
     TempDir dir;
     const auto file = dir.write("long.csv", "name,externalId,Notes\nAda,C-1," + std::string(70000, 'x') + "\nBob,C-2,ok\n");
     store::Store db(":memory:");
-    const auto summary = loader::import_csv(seed_options(file), db);
+    const auto summary = import_recounted(seed_options(file), db);
     CHECK(summary.counts.accepted == 1);
     REQUIRE(summary.first_rejections.size() == 1);
     CHECK(summary.first_rejections[0].field == "Notes");
@@ -496,7 +510,7 @@ TEST_CASE("an interrupted import keeps what it stored and the same file resumes 
     std::atomic<int> interrupts{1}; // as after a SIGINT: stop after the record at hand
     auto options = seed_options(file);
     options.stop = &interrupts;
-    const auto first = loader::import_csv(options, db);
+    const auto first = import_recounted(options, db);
     CHECK(first.interrupted);
     CHECK(first.last_line == 2);
     CHECK(column(db, "SELECT count(*) FROM rows") == "1");
@@ -505,10 +519,10 @@ TEST_CASE("an interrupted import keeps what it stored and the same file resumes 
           std::string::npos);
     auto remapped = seed_options(file);
     remapped.overrides = {{"name", "externalId"}, {"externalId", "name"}};
-    CHECK_THROWS_WITH(loader::import_csv(remapped, db),
+    CHECK_THROWS_WITH(import_recounted(remapped, db),
                       Catch::Contains("import 1 of this file was interrupted; resume it with the mapping it began with"));
     CHECK(column(db, "SELECT count(*) FROM rows") == "1");
-    const auto again = loader::import_csv(seed_options(file), db);
+    const auto again = import_recounted(seed_options(file), db);
     CHECK(again.resumed);
     CHECK_FALSE(again.interrupted);
     CHECK(again.counts.accepted == 3);
@@ -530,7 +544,7 @@ TEST_CASE("a malformed record keeps its text as it was; well-formed rejections k
                                          ",C-5,e@x.org\n"                  // empty name: fields are right
                                          "\"Semi; \"\"Q\"\"\",C-6,q@x\n"); // fine
     store::Store db(":memory:");
-    loader::import_csv(seed_options(file), db);
+    import_recounted(seed_options(file), db);
     CHECK(column(db, "SELECT group_concat(line || '=' || COALESCE(raw_record, 'NULL'), ' | ') FROM "
                      "(SELECT line, raw_record FROM rows ORDER BY line)") ==
           "2=Moreno, Bianca,C-2,m@x.org | 3=Carol,c@x.org | 4=bad\"quote,B-1,x@y | 5=NULL | 6=NULL");
@@ -540,7 +554,7 @@ TEST_CASE("a malformed record's text leaves out a secret column", "[loader]") {
     TempDir dir;
     const auto file = dir.write("s.csv", "name,refresh_token\nAda,rt-secret,extra\nBo\"b,rt-other\n");
     store::Store db(":memory:");
-    loader::import_csv(seed_options(file), db);
+    import_recounted(seed_options(file), db);
     CHECK(column(db, "SELECT group_concat(raw_record, ' | ') FROM (SELECT raw_record FROM rows ORDER BY line)") ==
           "Ada,[redacted],extra | Bo");
 }
@@ -639,12 +653,12 @@ TEST_CASE("the header's problems stop the import with the reader's message", "[l
     TempDir dir;
     store::Store db(":memory:");
     const auto broken = dir.write("broken.csv", "name,\"externalId\nAda,C-1\n");
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(broken), db),
+    CHECK_THROWS_WITH(import_recounted(seed_options(broken), db),
                       broken + ":1: header: unterminated quoted field (no closing quote before the end of the file)");
     const auto wide = dir.write("wide.csv", "name," + std::string(70000, 'h') + "\nAda,C-1\n");
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(wide), db),
+    CHECK_THROWS_WITH(import_recounted(seed_options(wide), db),
                       wide + ":1: header: field 2 is longer than 65536 bytes");
-    CHECK_THROWS_WITH(loader::import_csv(seed_options(dir.path.string()), db),
+    CHECK_THROWS_WITH(import_recounted(seed_options(dir.path.string()), db),
                       dir.path.string() + ": is a directory, not a CSV file");
     CHECK(column(db, "SELECT COUNT(*) FROM imports") == "0");
 }
@@ -656,10 +670,10 @@ TEST_CASE("a store failure in the middle of the file ends the import with it, th
     store::Store db(":memory:");
     db.database().exec("CREATE TRIGGER refuse BEFORE INSERT ON rows WHEN NEW.line = 2001 "
                        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
-    CHECK_THROWS_AS(loader::import_csv(seed_options(file), db), StoreError);
+    CHECK_THROWS_AS(import_recounted(seed_options(file), db), StoreError);
     CHECK(column(db, "SELECT count(*) FROM rows") == "0"); // one transaction, rolled back
     db.database().exec("DROP TRIGGER refuse");
-    const auto again = loader::import_csv(seed_options(file), db);
+    const auto again = import_recounted(seed_options(file), db);
     CHECK(again.counts.accepted == 3000);
 }
 
@@ -669,7 +683,7 @@ TEST_CASE("a progress callback's exception ends the import with it, what was com
     store::Store db(":memory:");
     auto options = seed_options(file);
     options.progress = [](std::int64_t) { throw std::runtime_error("progress failed"); };
-    CHECK_THROWS_WITH(loader::import_csv(options, db), "progress failed");
+    CHECK_THROWS_WITH(import_recounted(options, db), "progress failed");
     CHECK(column(db, "SELECT count(*) FROM rows") == std::to_string(loader::k_records_per_transaction));
 }
 
@@ -677,7 +691,7 @@ TEST_CASE("an import stopped in the middle of the file resumes it, every line st
     TempDir dir;
     const auto file = dir.write("n.csv", numbered_rows(25000, 7)); // stopped past several groups and a commit
     store::Store whole(":memory:");
-    const auto uninterrupted = loader::import_csv(seed_options(file), whole);
+    const auto uninterrupted = import_recounted(seed_options(file), whole);
     store::Store db(":memory:");
     std::atomic<int> interrupts{0};
     auto options = seed_options(file);
@@ -687,13 +701,13 @@ TEST_CASE("an import stopped in the middle of the file resumes it, every line st
         progress.push_back(records);
         interrupts = 1; // as a SIGINT would: the import stops after the next record
     };
-    const auto first = loader::import_csv(options, db);
+    const auto first = import_recounted(options, db);
     CHECK(progress == std::vector<std::int64_t>{10000});
     CHECK(first.interrupted);
     CHECK(first.last_line == 10002);
     CHECK(first.counts.records == 10001);
     CHECK(column(db, "SELECT max(line) FROM rows") == "10002");
-    const auto resumed = loader::import_csv(seed_options(file), db);
+    const auto resumed = import_recounted(seed_options(file), db);
     CHECK(resumed.resumed);
     CHECK(column(db, "SELECT count(*) || ' ' || count(DISTINCT line) || ' ' || min(line) || ' ' || max(line) "
                      "FROM rows") == "25000 25000 2 25001");
@@ -734,7 +748,7 @@ TEST_CASE("rejections keep their order over many groups: at once when read, dupl
     TempDir dir;
     const auto file = dir.write("bad.csv", text);
     store::Store db(":memory:");
-    const auto summary = loader::import_csv(seed_options(file), db);
+    const auto summary = import_recounted(seed_options(file), db);
     SQLite::Statement select(db.database(), "SELECT line FROM rows WHERE state = 'rejected' ORDER BY id");
     std::vector<std::int64_t> stored;
     while (select.executeStep()) {
