@@ -248,9 +248,15 @@ std::span<PreparedRecord> RecordReader::next() {
     std::unique_lock lock(m_mutex);
     if (m_held != nullptr) {
         m_free.push_back(std::exchange(m_held, nullptr));
-        m_changed.notify_all();
+        if (m_reader_waiting && m_free.size() >= k_refill) {
+            m_changed.notify_all();
+        }
     }
-    m_changed.wait(lock, [&] { return !m_ready.empty() || m_done; });
+    if (m_ready.empty() && !m_done) {
+        m_store_waiting = true;
+        m_changed.wait(lock, [&] { return !m_ready.empty() || m_done; });
+        m_store_waiting = false;
+    }
     if (m_ready.empty()) {
         if (m_error) {
             std::rethrow_exception(m_error);
@@ -324,9 +330,15 @@ void RecordReader::prepare(const csv::Record& record, PreparedRecord& out) const
     }
 }
 
+// Waits, when no group is free, until k_refill are: a wake-up per group cost the storing thread
+// 5% of its time in the kernel.
 RecordReader::Group* RecordReader::take_free() {
     std::unique_lock lock(m_mutex);
-    m_changed.wait(lock, [&] { return !m_free.empty() || m_stopping; });
+    if (m_free.empty() && !m_stopping) {
+        m_reader_waiting = true;
+        m_changed.wait(lock, [&] { return m_free.size() >= k_refill || m_stopping; });
+        m_reader_waiting = false;
+    }
     if (m_stopping) {
         return nullptr;
     }
@@ -340,7 +352,9 @@ RecordReader::Group* RecordReader::take_free() {
 void RecordReader::hand_over(Group* group) {
     const std::lock_guard lock(m_mutex);
     (group->size == 0 ? m_free : m_ready).push_back(group);
-    m_changed.notify_all();
+    if (m_store_waiting) {
+        m_changed.notify_all();
+    }
 }
 
 } // namespace onboard::loader

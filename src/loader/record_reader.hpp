@@ -68,10 +68,12 @@ public:
     std::span<PreparedRecord> next();
 
     // Records per group, and the bytes of fields after which a group is handed over sooner.
-    static constexpr std::size_t k_group = store::Store::k_queue_group;
-    static constexpr std::size_t k_group_bytes = 4 * 1024 * 1024;
-    // Groups in circulation: one being filled, the others queued or being stored.
-    static constexpr std::size_t k_groups = 4;
+    static constexpr std::size_t k_group = 4 * store::Store::k_queue_group;
+    static constexpr std::size_t k_group_bytes = 1024 * 1024;
+    // Groups in circulation (filled, queued or being stored), and how many must be free again
+    // before a reader that found none goes on.
+    static constexpr std::size_t k_groups = 8;
+    static constexpr std::size_t k_refill = k_groups / 2;
 
 private:
     struct Group {
@@ -98,6 +100,8 @@ private:
     std::vector<Group*> m_free;   // guarded by m_mutex, as all below
     std::vector<Group*> m_ready;  // in file order
     Group* m_held = nullptr;      // the group next() returned last
+    bool m_reader_waiting = false; // for k_refill free groups
+    bool m_store_waiting = false;  // in next()
     bool m_done = false;          // the thread has handed over all it will
     std::atomic<bool> m_stopping{false}; // the reader wants no more; set under m_mutex
     std::exception_ptr m_error;   // what ended the thread early
