@@ -148,7 +148,7 @@ public:
             }
             const store::NewRow& row = m_rows[i];
             RowIssue issue{row.line, results[i].duplicate_field, duplicate_reason(results[i], row, m_import_id)};
-            m_store.reject_row(m_import_id, row.line, row.source, row.inputs, issue.message, std::nullopt,
+            m_store.reject_row(m_import_id, row.line, row.source, row_inputs(row), issue.message, std::nullopt,
                                row.supersedes);
             count_rejected(m_summary.counts, issue.message, row.supersedes);
             note_rejection(m_summary, std::move(issue));

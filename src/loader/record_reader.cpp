@@ -62,12 +62,15 @@ void keep_keys(const csv::Record& record, const ColumnMap& map, store::NewRow& r
     }
 }
 
-std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row);
+std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, bool derived,
+                                       store::NewRow& row);
 std::string record_text(const csv::Record& record, const store::NewRow& row, const ColumnMap& map);
 
 // Fills `row` from the record; returns why it cannot be queued, if it cannot. A rejected row keeps
-// the keys it can be read with (keep_keys).
-std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
+// the keys it can be read with (keep_keys). `derived` (derived_inputs): a queued row's inputs are
+// left to its name and externalId.
+std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& map, bool derived,
+                                  store::NewRow& row) {
     row.line = record.line;
     row.source = record.fields;
     for (const std::size_t position : map.refused_positions) {
@@ -75,13 +78,15 @@ std::optional<RowIssue> build_row(const csv::Record& record, const ColumnMap& ma
             row.source[position] = k_redacted; // a secret in the file is not copied into the database
         }
     }
-    row.inputs = core::Json::object();
+    row.inputs = derived ? core::Json() : core::Json::object();
+    row.inputs_derived = derived;
     row.name.reset();
     row.external_id.reset();
     row.raw_record.reset();
-    auto issue = check_and_fill(record, map, row);
+    auto issue = check_and_fill(record, map, derived, row);
     if (issue) {
         row.inputs = core::Json::object();
+        row.inputs_derived = false;
         row.name.reset();
         row.external_id.reset();
         keep_keys(record, map, row);
@@ -116,7 +121,8 @@ std::string record_text(const csv::Record& record, const store::NewRow& row, con
 }
 
 // The checks of build_row, filling `row` as they pass.
-std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, store::NewRow& row) {
+std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMap& map, bool derived,
+                                       store::NewRow& row) {
     if (!record.error.empty()) {
         // A field too long for the reader is the last one it read: name its column too.
         const std::size_t last = record.fields.empty() ? 0 : record.fields.size() - 1;
@@ -138,23 +144,25 @@ std::optional<RowIssue> check_and_fill(const csv::Record& record, const ColumnMa
         }
     }
     for (const auto& [input, column] : map.entries) {
-        const std::string value(trim(record.fields[column]));
+        std::string value(trim(record.fields[column]));
         if (value.empty()) {
             if (input->required) {
                 return RowIssue{record.line, map.header[column], column_label(map, column) + " is empty"};
             }
             continue;
         }
-        auto typed = typed_value(input->type, value);
-        if (!typed) {
-            return RowIssue{record.line, map.header[column],
-                            column_label(map, column) + " is not " + type_phrase(input->type) + ": '" + value + "'"};
+        if (!derived) { // else text, which typed_value takes as it is
+            auto typed = typed_value(input->type, value);
+            if (!typed) {
+                return RowIssue{record.line, map.header[column], column_label(map, column) + " is not " +
+                                                                     type_phrase(input->type) + ": '" + value + "'"};
+            }
+            row.inputs.set(input->name, std::move(*typed));
         }
-        row.inputs.set(input->name, std::move(*typed));
         if (input->name == "name") {
-            row.name = value;
+            row.name = std::move(value);
         } else if (input->name == "externalId") {
-            row.external_id = value;
+            row.external_id = std::move(value);
         }
     }
     return std::nullopt;
@@ -181,7 +189,36 @@ std::size_t field_bytes(const csv::Record& record) {
     return bytes;
 }
 
+// Whether every queued row's inputs are what Store derives from its name and externalId: the
+// inputs read are those two at most, as text, name first (the common file needs no inputs built).
+bool derived_inputs(const ColumnMap& map) {
+    std::vector<std::string> names;
+    for (const auto& [input, column] : map.entries) {
+        const std::string& type = input->type;
+        if ((input->name != "name" && input->name != "externalId") || type == "integer" || type == "number" ||
+            type == "boolean") {
+            return false;
+        }
+        names.push_back(input->name);
+    }
+    return names.size() < 2 || names[0] == "name";
+}
+
 } // namespace
+
+core::Json row_inputs(const store::NewRow& row) {
+    if (!row.inputs_derived) {
+        return row.inputs;
+    }
+    core::Json inputs = core::Json::object();
+    if (row.name) {
+        inputs.set("name", *row.name);
+    }
+    if (row.external_id) {
+        inputs.set("externalId", *row.external_id);
+    }
+    return inputs;
+}
 
 ExportColumns ExportColumns::find(const std::vector<std::string>& header) {
     ExportColumns found;
@@ -226,7 +263,8 @@ std::optional<std::string> ExportColumns::carried_record(const csv::Record& reco
 
 RecordReader::RecordReader(csv::Reader& reader, const ColumnMap& map, const ExportColumns& exported,
                            std::int64_t resume_after)
-    : m_reader(reader), m_map(map), m_exported(exported), m_resume_after(resume_after) {
+    : m_reader(reader), m_map(map), m_exported(exported), m_resume_after(resume_after),
+      m_derived_inputs(derived_inputs(map)) {
     m_free.reserve(k_groups);
     m_ready.reserve(k_groups);
     for (auto& group : m_groups) {
@@ -322,7 +360,7 @@ void RecordReader::prepare(const csv::Record& record, PreparedRecord& out) const
     if (out.blank) {
         return; // a line of blanks is a blank line
     }
-    out.issue = build_row(record, m_map, out.row);
+    out.issue = build_row(record, m_map, m_derived_inputs, out.row);
     if (m_exported.import_id) {
         out.original = m_exported.original(record);
         out.quoted_formulas = quoted_formulas(record, m_map);

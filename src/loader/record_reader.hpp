@@ -39,6 +39,9 @@ struct ExportColumns {
     std::optional<std::string> carried_record(const csv::Record& record) const;
 };
 
+// The row's inputs as an object, built when they were left to its name and externalId.
+core::Json row_inputs(const store::NewRow& row);
+
 // One record as read and checked, with all the import needs to store it and nothing it needs a
 // Store for.
 struct PreparedRecord {
@@ -91,6 +94,7 @@ private:
     const ColumnMap& m_map;
     const ExportColumns& m_exported;
     std::int64_t m_resume_after;
+    bool m_derived_inputs; // rows' inputs left to Store (store::NewRow::inputs_derived)
     std::int64_t m_records = 0; // the reading thread's
     csv::Record m_record;       // the reading thread's
 

@@ -187,7 +187,7 @@ ImportCounts Store::import_counts(std::int64_t import_id) {
 // only a refused row pays for the lookups that explain or supersede.
 QueueResult Store::queue_row(std::int64_t import_id, const NewRow& row) {
     return guarded("queue row", [&] {
-        const auto inputs = stored_inputs(row.inputs, row.name, row.external_id);
+        const auto inputs = row.inputs_derived ? std::nullopt : stored_inputs(row.inputs, row.name, row.external_id);
         const auto source = stored_source(row.source, row.name, row.external_id);
         const std::string now = now_iso8601();
         auto insert = [&](std::optional<std::int64_t> supersedes) {
@@ -271,7 +271,8 @@ std::vector<QueueResult> Store::queue_rows(std::int64_t import_id, const std::ve
         const std::string now = now_iso8601();
         for (std::size_t i = 0; i < rows.size(); ++i) {
             const int base = static_cast<int>(7 * i);
-            texts.push_back(stored_inputs(rows[i].inputs, rows[i].name, rows[i].external_id));
+            texts.push_back(rows[i].inputs_derived ? std::nullopt
+                                                   : stored_inputs(rows[i].inputs, rows[i].name, rows[i].external_id));
             texts.push_back(stored_source(rows[i].source, rows[i].name, rows[i].external_id));
             insert.bind(base + 1, import_id);
             insert.bind(base + 2, static_cast<std::int64_t>(rows[i].line));

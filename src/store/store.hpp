@@ -51,6 +51,9 @@ struct NewRow {
     std::optional<std::string> name;
     std::optional<std::string> external_id;
     core::Json inputs;               // object of workflow inputs taken from the CSV
+    // When set, the inputs are {name, externalId} of the members above, in that order and without
+    // the absent ones, as k_row_inputs_sql derives them: `inputs` is left unbuilt, stored as NULL.
+    bool inputs_derived = false;
     std::vector<std::string> source; // the record's fields as in the file
     std::optional<std::string> raw_record; // a malformed record's text (wrong field count, broken quoting)
     std::optional<std::int64_t> supersedes; // the failed or rejected original an export row names

@@ -767,3 +767,37 @@ TEST_CASE("rejections keep their order over many groups: at once when read, dupl
                        "36: too few fields (1, header has 2)", "40: duplicate name 'Name 1' (first at line 2)",
                        "43: too few fields (1, header has 2)", "50: too few fields (1, header has 2)"});
 }
+
+TEST_CASE("a row's inputs are stored only when they say more than its name and externalId, as before",
+          "[loader]") {
+    TempDir dir;
+    const auto file = dir.write("k.csv", "name,externalId\nAda,C-1\nBo,\nAda,C-3\n");
+    auto stored = [&](const loader::ImportOptions& options) {
+        store::Store db(":memory:");
+        import_recounted(options, db);
+        SQLite::Statement select(db.database(), "SELECT r.line, COALESCE(r.inputs, 'NULL'), f.inputs FROM rows r "
+                                                "JOIN rows_full f ON f.id = r.id ORDER BY r.line");
+        std::vector<std::string> rows;
+        while (select.executeStep()) {
+            rows.push_back(select.getColumn(0).getString() + " " + select.getColumn(1).getString() + " " +
+                           select.getColumn(2).getString());
+        }
+        return rows;
+    };
+    // name, then externalId, as text: left to the two columns (a duplicate's too, rejected a group late).
+    CHECK(stored(seed_options(file)) ==
+          std::vector<std::string>{"2 NULL {\"name\":\"Ada\",\"externalId\":\"C-1\"}", "3 NULL {\"name\":\"Bo\"}",
+                                   "4 NULL {\"name\":\"Ada\",\"externalId\":\"C-3\"}"});
+    // In another order, or typed, the inputs say more: written out.
+    auto swapped = seed_options(file);
+    swapped.inputs = {{"externalId", "string", false}, {"name", "string", true}};
+    CHECK(stored(swapped) == std::vector<std::string>{
+                                 "2 {\"externalId\":\"C-1\",\"name\":\"Ada\"} {\"externalId\":\"C-1\",\"name\":\"Ada\"}",
+                                 "3 NULL {\"name\":\"Bo\"}",
+                                 "4 {\"externalId\":\"C-3\",\"name\":\"Ada\"} {\"externalId\":\"C-3\",\"name\":\"Ada\"}"});
+    auto typed = seed_options(file);
+    typed.inputs[2].type = "integer";
+    const auto rows = stored(typed); // C-1 is no integer: rejected, with its keys
+    CHECK(rows.front() == "2 NULL {\"name\":\"Ada\",\"externalId\":\"C-1\"}");
+    CHECK(rows[1] == "3 NULL {\"name\":\"Bo\"}");
+}
