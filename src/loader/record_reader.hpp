@@ -75,7 +75,7 @@ public:
     static constexpr std::size_t k_group_bytes = 1024 * 1024;
     // Groups in circulation (filled, queued or being stored), and how many must be free again
     // before a reader that found none goes on.
-    static constexpr std::size_t k_groups = 8;
+    static constexpr std::size_t k_groups = 4;
     static constexpr std::size_t k_refill = k_groups / 2;
 
 private:
