@@ -57,7 +57,7 @@ struct PreparedRecord {
 // Reads the records after the header and prepares them (PreparedRecord) on a thread of its own,
 // handing them over in file order, a group at a time, through a bounded queue: memory stays a few
 // groups whatever the file size. Records up to `resume_after` are counted, not prepared.
-// The reader, map (and the inputs it points to) and exported must outlive it. Not itself thread-safe: one caller reads it.
+// The reader, map (and the inputs it points to) and exported must outlive it; one thread calls next().
 class RecordReader {
 public:
     RecordReader(csv::Reader& reader, const ColumnMap& map, const ExportColumns& exported, std::int64_t resume_after);
