@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace onboard::core {
@@ -315,6 +316,76 @@ void append_json_string(std::string& out, std::string_view text) {
 
 bool is_valid_utf8(std::string_view text) {
     return simdjson::validate_utf8(text.data(), text.size());
+}
+
+std::vector<std::string> parse_string_array(std::string_view text, const std::string& source) {
+    const auto fail = [&] { return InputError(source, 0, "not a JSON array of strings"); };
+    std::vector<std::string> items;
+    std::size_t i = 0;
+    if (text.empty() || text[i++] != '[') {
+        throw fail();
+    }
+    if (i < text.size() && text[i] == ']') {
+        return i + 1 == text.size() ? items : throw fail();
+    }
+    while (true) {
+        if (i >= text.size() || text[i++] != '"') {
+            throw fail();
+        }
+        std::string item;
+        while (true) {
+            if (i >= text.size()) {
+                throw fail();
+            }
+            const char c = text[i++];
+            if (c == '"') {
+                break;
+            }
+            if (c != '\\') {
+                item += c;
+                continue;
+            }
+            if (i >= text.size()) {
+                throw fail();
+            }
+            switch (const char escaped = text[i++]) {
+            case 'n': item += '\n'; break;
+            case 'r': item += '\r'; break;
+            case 't': item += '\t'; break;
+            case 'b': item += '\b'; break;
+            case 'f': item += '\f'; break;
+            case '"': case '\\': case '/': item += escaped; break;
+            case 'u': {
+                // append_json_string escapes only control characters this way: \u00XX.
+                if (i + 4 > text.size() || text.substr(i, 2) != "00") {
+                    throw fail();
+                }
+                const std::string digits(text.substr(i + 2, 2));
+                char* end = nullptr;
+                const long value = std::strtol(digits.c_str(), &end, 16);
+                if (end != digits.c_str() + 2) {
+                    throw fail();
+                }
+                item += static_cast<char>(value);
+                i += 4;
+                break;
+            }
+            default:
+                throw fail();
+            }
+        }
+        items.push_back(std::move(item));
+        if (i >= text.size()) {
+            throw fail();
+        }
+        const char next = text[i++];
+        if (next == ']') {
+            return i == text.size() ? items : throw fail();
+        }
+        if (next != ',') {
+            throw fail();
+        }
+    }
 }
 
 } // namespace onboard::core

@@ -91,4 +91,9 @@ void append_json_string(std::string& out, std::string_view text);
 // True when `text` is well-formed UTF-8 (no overlong forms, surrogates or truncated sequences).
 bool is_valid_utf8(std::string_view text);
 
+// An array of strings as written with append_json_string, bytes that are not UTF-8 kept as they are
+// (a rejected record's fields as they were in the file: Json::parse refuses such text). Throws
+// onboard::InputError naming `source` for anything else.
+std::vector<std::string> parse_string_array(std::string_view text, const std::string& source);
+
 } // namespace onboard::core

@@ -84,6 +84,20 @@ struct FailedRow {
     core::Json line, error_class, error_message, attempts, record, reference;
 };
 
+// A row's fields (rows.source) or an import's header (imports.columns) as they were in the file:
+// bytes that are not UTF-8 (a record rejected for them, a header column no input reads) are kept,
+// so an export reads like the file did.
+core::Json file_strings(const std::string& text, const std::string& what) {
+    if (core::is_valid_utf8(text)) {
+        return core::Json::parse(text, what);
+    }
+    core::Json fields = core::Json::array();
+    for (auto& field : core::parse_string_array(text, what)) {
+        fields.push_back(std::move(field));
+    }
+    return fields;
+}
+
 std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64_t> import_id,
                                    ColumnUnion& columns) {
     SqlWhere where;
@@ -100,7 +114,7 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
     std::vector<FailedRow> rows;
     while (select.executeStep()) {
         FailedRow row{select.getColumn(0).getInt64(),
-                      core::Json::parse(select.getColumn(1).getString(), "rows.source"),
+                      file_strings(select.getColumn(1).getString(), "rows.source"),
                       column_value(select.getColumn(3)),
                       column_value(select.getColumn(4)),
                       column_value(select.getColumn(5)),
@@ -108,7 +122,7 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
                       select.getColumn(7).isNull() ? core::Json("") : core::Json(select.getColumn(7).getString()),
                       core::Json(store::row_reference(select.getColumn(8).getString(), select.getColumn(3).getInt64()))};
         columns.add(row.import_id,
-                    core::Json::parse(select.getColumn(2).getString(), "imports.columns"));
+                    file_strings(select.getColumn(2).getString(), "imports.columns"));
         rows.push_back(std::move(row));
     }
     return rows;
@@ -126,7 +140,7 @@ void add_import_columns(store::Store& store, std::optional<std::int64_t> import_
     where.bind(select);
     while (select.executeStep()) {
         columns.add(select.getColumn(0).getInt64(),
-                    core::Json::parse(select.getColumn(1).getString(), "imports.columns"));
+                    file_strings(select.getColumn(1).getString(), "imports.columns"));
     }
 }
 

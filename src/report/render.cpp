@@ -1,6 +1,7 @@
 #include "report/render.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -37,8 +38,11 @@ std::string cell_text(const core::Json& value) {
     }
 }
 
-// A cell on one line: line breaks shown as ↵, other control characters as spaces.
-std::string one_line(std::string_view text) {
+// A cell on one line: line breaks shown as ↵, other control characters as spaces, bytes that are
+// not UTF-8 as U+FFFD (they would garble the terminal and the column widths).
+std::string one_line(std::string_view raw) {
+    const std::string valid = core::replace_invalid_utf8(raw);
+    const std::string_view text = valid;
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
@@ -191,7 +195,11 @@ std::string object_line(const std::vector<std::string>& keys, const std::vector<
         }
         core::append_json_string(out, keys[i]);
         out += ':';
-        row[i].dump_to(out);
+        if (row[i].is_string() && !core::is_valid_utf8(row[i].as_string())) {
+            core::append_json_string(out, core::replace_invalid_utf8(row[i].as_string())); // JSON is UTF-8
+        } else {
+            row[i].dump_to(out);
+        }
     }
     out += '}';
     return out;

@@ -55,3 +55,18 @@ TEST_CASE("a double dumps as text that parses back to the same number", "[json]"
     CHECK(Json(0.75).dump() == "0.75");
     CHECK(Json(1e300).dump() == "1e+300");
 }
+
+TEST_CASE("an array of strings reads back byte for byte, bytes that are not utf-8 included", "[json]") {
+    const std::vector<std::string> fields = {"Caf\xE9", "quote \" back\\slash", "line\nbreak\ttab\x01", "", "/"};
+    std::string text = "[";
+    for (const auto& field : fields) {
+        text += text.size() > 1 ? "," : "";
+        onboard::core::append_json_string(text, field);
+    }
+    text += "]";
+    CHECK(onboard::core::parse_string_array(text, "t") == fields);
+    CHECK(onboard::core::parse_string_array("[]", "t").empty());
+    for (const char* bad : {"", "[", "[\"a\"", "[\"a\",]", "[1]", "[\"a\"] x", "[\"\\u12\"]", "{}"}) {
+        CHECK_THROWS_AS(onboard::core::parse_string_array(bad, "t"), onboard::InputError);
+    }
+}

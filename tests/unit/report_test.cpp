@@ -465,6 +465,34 @@ TEST_CASE(
           "\"Smith, \"\"Bob\"\"\nJr\",C-9,1,7,validation,name: too long,1,," + ref("c.csv", 7) + "\r\n");
 }
 
+TEST_CASE("a record rejected for bytes that are not UTF-8 is exported with them; json and tables show U+FFFD",
+          "[report]") {
+    Store store(":memory:");
+    // A header column no input reads may hold such bytes too: its rows are imported.
+    const auto id = add_import(store, "latin1.csv", "[\"name\",\"externalId\",\"r\xE9gion\"]");
+    std::string source;
+    onboard::core::append_json_string(source, "Caf\xE9");
+    source = "[" + source + ",\"C-1\",\"x\"]";
+    // As the import stores it: the fields as they were, no name (it is not text).
+    const auto row = add_row(store, id, 3, "rejected", R"(["","C-1"])", "invalid_input",
+                             "column \"name\" is not valid UTF-8");
+    SQLite::Statement update(store.database(), "UPDATE rows SET source = ? WHERE id = ?");
+    update.bind(1, source);
+    update.bind(2, row);
+    update.exec();
+    const auto result = onboard::report::export_failed(store, id);
+    // As in the file: fixed in an editor that reads it as Latin-1, or imported back as it is.
+    CHECK(csv(result, CsvSafety::round_trip) ==
+          "name,externalId,r\xE9gion,import_id,line,error_class,error_message,attempts,record,ref\r\n"
+          "Caf\xE9,C-1,x,1,3,invalid_input,\"column \"\"name\"\" is not valid UTF-8\",0,," + ref("latin1.csv", 3) + "\r\n");
+    const std::string json = onboard::report::render(result, {Format::json});
+    CHECK(onboard::core::is_valid_utf8(json));
+    CHECK(json.find("\"name\":\"Caf\xEF\xBF\xBD\"") != std::string::npos);
+    const std::string table = onboard::report::render(result, {Format::table});
+    CHECK(onboard::core::is_valid_utf8(table));
+    CHECK(table.find("Caf\xEF\xBF\xBD ") != std::string::npos);
+}
+
 TEST_CASE("a formula-like failed name is exported verbatim unless the export is made safe for "
           "spreadsheets",
           "[report]") {
