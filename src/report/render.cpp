@@ -193,7 +193,7 @@ std::string object_line(const std::vector<std::string>& keys, const std::vector<
         if (i > 0) {
             out += ',';
         }
-        core::append_json_string(out, keys[i]);
+        core::append_json_string(out, core::is_valid_utf8(keys[i]) ? keys[i] : core::replace_invalid_utf8(keys[i]));
         out += ':';
         if (row[i].is_string() && !core::is_valid_utf8(row[i].as_string())) {
             core::append_json_string(out, core::replace_invalid_utf8(row[i].as_string())); // JSON is UTF-8
