@@ -248,8 +248,8 @@ void Store::complete_attempt(const AttemptRecord& attempt) {
 // numbers come from rows.attempts inside the statements, so recording reads nothing first. In a
 // caller's Transaction (the run records hundreds per commit) no savepoint of its own: a failure
 // throws, and the caller's transaction rolls back whole.
-void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
-    guarded("record attempt", [&] {
+bool Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
+    return guarded("record attempt", [&] {
         std::optional<WriteScope> scope;
         if (sqlite3_get_autocommit(m_db->getHandle()) != 0) {
             scope.emplace(*m_db);
@@ -261,10 +261,27 @@ void Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
         } else {
             insert_attempt(attempt, update.row_id, increment);
         }
-        update_row(update, increment);
+        const bool held = update_row(update, increment);
         if (scope) {
             scope->commit();
         }
+        return held;
+    });
+}
+
+std::vector<std::int64_t> Store::rows_held(const std::string& owner, const std::vector<std::int64_t>& row_ids) {
+    return guarded("rows held", [&] {
+        auto& select = cached("SELECT 1 FROM rows WHERE id = ? AND state = 'in_flight' AND lease_owner = ?");
+        std::vector<std::int64_t> held;
+        for (const std::int64_t id : row_ids) {
+            ResetOnExit reset(select);
+            select.bind(1, id);
+            select.bind(2, owner);
+            if (select.executeStep()) {
+                held.push_back(id);
+            }
+        }
+        return held;
     });
 }
 
@@ -285,13 +302,14 @@ void Store::insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, in
     }
 }
 
-void Store::update_row(const RowUpdate& update, int increment) {
+bool Store::update_row(const RowUpdate& update, int increment) {
     auto& change = cached(
         "UPDATE rows SET state = ?1, error_class = ?2, error_message = ?3, customer_id = COALESCE(?4, customer_id), "
         "outputs = ?5, reconciled = ?6, next_attempt_at = ?7, attempts = attempts + ?8, updated_at = ?9, "
         "lease_owner = CASE WHEN ?1 = 'in_flight' THEN lease_owner END, "
         "lease_expires_at = CASE WHEN ?1 = 'in_flight' THEN lease_expires_at END, "
-        "lease_unknown = CASE WHEN ?1 = 'in_flight' THEN ?11 ELSE 0 END WHERE id = ?10");
+        "lease_unknown = CASE WHEN ?1 = 'in_flight' THEN ?11 ELSE 0 END WHERE id = ?10 "
+        "AND (?12 IS NULL OR (state = 'in_flight' AND lease_owner = ?12))");
     change.bind(1, update.state);
     bind_text_or_null(change, 2, update.error_class);
     bind_text_or_null(change, 3, update.error_message);
@@ -307,9 +325,14 @@ void Store::update_row(const RowUpdate& update, int increment) {
     change.bind(9, now_iso8601());
     change.bind(10, update.row_id);
     change.bind(11, update.maybe_created ? 1 : 0);
-    if (change.exec() != 1) {
-        throw StoreError("record attempt: no row " + std::to_string(update.row_id));
+    bind_text_or_null(change, 12, update.lease_owner);
+    if (change.exec() == 1) {
+        return true;
     }
+    if (!update.lease_owner.empty()) {
+        return false; // taken over by another run
+    }
+    throw StoreError("record attempt: no row " + std::to_string(update.row_id));
 }
 
 std::optional<double> Store::first_create_time(std::int64_t row_id) {

@@ -119,6 +119,10 @@ struct RowUpdate {
     // With state in_flight: whether a create of this row may be at the server unrecorded, so that a
     // crash leaves the row to be reconciled rather than resent.
     bool maybe_created = false;
+    // When set, the row changes only while this owner's lease holds it (in_flight): a run stalled
+    // past its lease (a suspended process) must not overwrite what the run that took the row over
+    // recorded.
+    std::string lease_owner;
 };
 
 // Counts per state for one import (import_id 0 = all imports).
@@ -236,8 +240,11 @@ public:
     void cancel_sending(std::int64_t attempt_id);
     // Records an attempt (completing the one record_sending began when attempt.id is set) and the
     // row's new state atomically; callers batch these in a Transaction, which a failure then
-    // leaves for its destructor to roll back.
-    void record(const AttemptRecord& attempt, const RowUpdate& update);
+    // leaves for its destructor to roll back. False when update.lease_owner no longer holds the
+    // row: the attempt is kept as history, the row is left as it is.
+    bool record(const AttemptRecord& attempt, const RowUpdate& update);
+    // The rows this owner holds (in_flight), of those given.
+    std::vector<std::int64_t> rows_held(const std::string& owner, const std::vector<std::int64_t>& row_ids);
     // Unix seconds of the row's first create attempt (written ahead or answered), if any.
     std::optional<double> first_create_time(std::int64_t row_id);
     // Earliest next_attempt_at among pending rows, if any wait for a retry.
@@ -253,7 +260,7 @@ private:
     bool rejected_before(std::int64_t import_id);
     bool supersede_rejected(std::int64_t import_id, const NewRow& row, std::int64_t new_id, const std::string& now);
     void insert_attempt(const AttemptRecord& attempt, std::int64_t row_id, int increment);
-    void update_row(const RowUpdate& update, int increment);
+    bool update_row(const RowUpdate& update, int increment);
 
     std::unique_ptr<SQLite::Database> m_db;
     std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> m_statements;

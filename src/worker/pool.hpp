@@ -47,6 +47,8 @@ struct RunTotals {
     std::int64_t requests = 0;
     std::int64_t batches = 0;
     std::int64_t released = 0;     // rows handed back unsent (interrupt, abort)
+    std::int64_t left_unknown = 0; // rows handed back as outcome_unknown (a second interrupt)
+    std::int64_t taken_over = 0;   // rows another run took over after this run's lease lapsed
     std::int64_t unresolved = 0;   // rows left outcome_unknown for a later run
     bool interrupted = false;
     bool aborted = false;

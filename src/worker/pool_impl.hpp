@@ -12,6 +12,8 @@
 #include "workflow/runner.hpp"
 #include "workflow/workflow.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <deque>
 #include <random>
@@ -101,6 +103,7 @@ struct Pool::Impl {
 
     void record(store::AttemptRecord attempt, store::RowUpdate update) {
         attempt.run_id = run_id;
+        update.lease_owner = options.owner;
         records.emplace_back(std::move(attempt), std::move(update));
         if (records.size() >= k_flush_every_records) {
             flush();
@@ -152,8 +155,16 @@ struct Pool::Impl {
         for (const std::int64_t attempt_id : cancelled_sends) {
             store.cancel_sending(attempt_id);
         }
+        std::int64_t taken_over = 0;
         for (const auto& [attempt, update] : records) {
-            store.record(attempt, update);
+            taken_over += store.record(attempt, update) ? 0 : 1;
+        }
+        if (taken_over > 0) {
+            totals.taken_over += taken_over;
+            spdlog::warn("{} row{} had been taken over by another run when this run's answer{} came (its lease had "
+                         "expired): the answer{} kept as attempt history only",
+                         taken_over, taken_over == 1 ? "" : "s", taken_over == 1 ? "" : "s",
+                         taken_over == 1 ? " is" : "s are");
         }
         for (auto& [tag, exchange] : outgoing) {
             for (Row* row : exchange.rows) {
@@ -337,6 +348,7 @@ struct Pool::Impl {
     void send_outgoing();
     void lease_more(double now);
     void release_unsent();
+    void reclaim_leases(double now);
     void fire_timers(double now);
     bool token_needs_refresh(const TokenContext& context, double now) const;
     void read_token_expiry(TokenContext& context) const;

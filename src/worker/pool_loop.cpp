@@ -302,6 +302,57 @@ void Pool::Impl::release_unsent() {
     totals.released += static_cast<std::int64_t>(unsent.size() + maybe_sent.size());
 }
 
+// After a stall longer than the lease (a suspended process, a long wait for the database) another
+// run may have taken some of the rows held here: the leases still held are renewed, and rows taken
+// over are dropped unsent (their write-aheads taken back) rather than created a second time or
+// overwritten. Rows in flight are left to their answers, which record() keeps from overwriting.
+void Pool::Impl::reclaim_leases(double now) {
+    flush();
+    store.extend_leases(options.owner, now + options.lease_seconds);
+    last_lease_extension = now;
+    std::unordered_set<const Row*> in_flight;
+    for (const auto& [tag, exchange] : exchanges) {
+        in_flight.insert(exchange.rows.begin(), exchange.rows.end());
+    }
+    std::vector<std::int64_t> ids;
+    for (const auto& batch : batches) {
+        for (const auto& row : batch->rows) {
+            if (!row->done && in_flight.count(row.get()) == 0) {
+                ids.push_back(row->leased.id);
+            }
+        }
+    }
+    const auto held_ids = store.rows_held(options.owner, ids);
+    const std::unordered_set<std::int64_t> held(held_ids.begin(), held_ids.end());
+    if (held.size() == ids.size()) {
+        return;
+    }
+    std::unordered_set<const Row*> lost;
+    for (const auto& batch : batches) {
+        for (const auto& row : batch->rows) {
+            if (!row->done && in_flight.count(row.get()) == 0 && held.count(row->leased.id) == 0) {
+                lost.insert(row.get());
+            }
+        }
+    }
+    const auto is_lost = [&](const Row* row) { return lost.count(row) != 0; };
+    ready.erase(std::remove_if(ready.begin(), ready.end(), is_lost), ready.end());
+    waiting_for_token.erase(std::remove_if(waiting_for_token.begin(), waiting_for_token.end(), is_lost),
+                            waiting_for_token.end());
+    for (auto it = row_timers.begin(); it != row_timers.end();) {
+        it = is_lost(it->second) ? row_timers.erase(it) : std::next(it);
+    }
+    for (const Row* row : lost) {
+        Row& taken = const_cast<Row&>(*row);
+        cancel_write_ahead(taken);
+        finish_row(taken); // may free its batch
+    }
+    flush();
+    totals.taken_over += static_cast<std::int64_t>(lost.size());
+    spdlog::warn("this run was stalled past its lease: {} row{} taken over by another run meanwhile {} left to it, unsent",
+                 lost.size(), lost.size() == 1 ? "" : "s", lost.size() == 1 ? "is" : "are");
+}
+
 void Pool::Impl::handle(std::uint64_t tag, http::Response response) {
     auto found = exchanges.find(tag);
     Exchange exchange = std::move(found->second);
@@ -345,6 +396,9 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
     double last_dead_check = started;
     while (true) {
         const double now = store::now_unix();
+        if (last_lease_extension > 0 && now - last_lease_extension >= options.lease_seconds) {
+            reclaim_leases(now);
+        }
         if (interrupts.load() >= 2) {
             stopping = true; // nothing more is written ahead
             break;
