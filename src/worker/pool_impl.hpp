@@ -25,10 +25,13 @@ namespace onboard::worker {
 
 inline constexpr std::size_t k_flush_every_records = 1024;
 inline constexpr double k_flush_every_seconds = 0.1;
-// Creates written ahead of their turn, at least: a commit syncs the WAL (milliseconds on a virtual
-// disk), so each commit writes ahead enough rows for the sends until the next one, and a freed
-// request slot is refilled without waiting for a commit.
-inline constexpr std::size_t k_min_written_ahead = 512;
+// Creates written ahead of their turn: a commit syncs the WAL (milliseconds on a virtual disk), so
+// each commit writes ahead enough rows for the sends until the next one (a quarter second of the
+// recent send rate, at most k_max_written_ahead) and a freed request slot is refilled without
+// waiting for a commit. No more: after a crash each row written ahead costs a lookup and counts
+// an attempt, sent or not.
+inline constexpr std::size_t k_max_written_ahead = 512;
+inline constexpr double k_written_ahead_seconds = 0.25;
 // A reconciling lookup only reads, so it is retried in the run at least this often even under a
 // low --max-attempts (which counts creates): else a row stays outcome_unknown until the next run.
 inline constexpr int k_min_lookup_tries = 5;
@@ -68,6 +71,9 @@ struct Pool::Impl {
     std::vector<std::pair<store::AttemptRecord, store::RowUpdate>> records;
     std::vector<std::int64_t> cancelled_sends; // write-aheads of creates that will not be sent
     double last_flush = 0;
+    double send_window_start = 0;  // creates sent: see count_sends
+    std::size_t sends_in_window = 0;
+    std::size_t sends_per_second = 0;
     double last_lease_extension = 0;
     double lease_idle_until = 0;
     bool queue_drained = false; // the last lease found no row due
@@ -115,9 +121,21 @@ struct Pool::Impl {
                                                    [](const Row* row) { return row->open_attempt == 0; });
     }
 
+    // Counts the creates of rows going out, for the send rate of the last whole second.
+    void count_sends(double now, std::size_t rows) {
+        if (now - send_window_start >= 1.0) {
+            sends_per_second = now - send_window_start < 2.0 ? sends_in_window : 0;
+            send_window_start = now;
+            sends_in_window = 0;
+        }
+        sends_in_window += rows;
+    }
+
     std::size_t written_ahead_target() const {
-        return std::max(k_min_written_ahead, 4 * static_cast<std::size_t>(options.workers) *
-                                                 static_cast<std::size_t>(options.rows_per_request));
+        const std::size_t slots = 4 * static_cast<std::size_t>(options.workers) *
+                                  static_cast<std::size_t>(options.rows_per_request);
+        const auto recent = static_cast<std::size_t>(static_cast<double>(sends_per_second) * k_written_ahead_seconds);
+        return std::max(slots, std::min(recent, k_max_written_ahead));
     }
 
     std::int64_t write_ahead(const Row& row, const std::string& started_at) {

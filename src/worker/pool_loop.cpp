@@ -165,7 +165,11 @@ void Pool::Impl::send_outgoing() {
     if (std::any_of(outgoing.begin(), outgoing.end(), [](const auto& item) { return needs_write_ahead(item.second); })) {
         flush();
     }
+    const double now = store::now_unix();
     for (auto& [tag, exchange] : outgoing) {
+        if (exchange.write_ahead) {
+            count_sends(now, exchange.rows.size());
+        }
         trace_request(tag, exchange.request);
         client.start(tag, exchange.request);
         exchanges.emplace(tag, std::move(exchange));
