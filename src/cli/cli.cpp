@@ -166,6 +166,8 @@ core::Json run_json(const worker::RunTotals& totals) {
     run.set("requests", totals.requests);
     run.set("batches", totals.batches);
     run.set("handed_back", totals.released);
+    run.set("left_unknown", totals.left_unknown);
+    run.set("taken_over", totals.taken_over);
     run.set("elapsed_s", std::round(totals.elapsed_seconds * 1000.0) / 1000.0);
     run.set("stopped", totals.aborted ? "aborted" : totals.interrupted ? "interrupted" : "finished");
     return run;
@@ -221,10 +223,15 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
                   << totals.failed << " failed, " << totals.retries << " retries, " << totals.batches
                   << " batches, " << totals.requests << " requests (token refreshes and lookups included) in " << format_duration(totals.elapsed_seconds)
                   << '\n';
-        if (totals.interrupted || totals.released > 0) {
+        if (totals.interrupted || totals.released > 0 || totals.left_unknown > 0) {
             const auto left = summary.counts.pending + summary.counts.in_flight + summary.counts.outcome_unknown;
-            std::cout << "run: " << (totals.interrupted ? "interrupted; " : "") << totals.released
-                      << " rows handed back unsent, " << left << " rows left to do; `onboard run` continues them\n";
+            std::cout << "run: " << (totals.interrupted ? "interrupted; " : "") << totals.released << " row"
+                      << (totals.released == 1 ? "" : "s") << " handed back unsent, ";
+            if (totals.left_unknown > 0) {
+                std::cout << totals.left_unknown << " left to look up (their requests may have reached the server), ";
+            }
+            std::cout << left << " row" << (left == 1 ? "" : "s")
+                      << " left to do; `onboard run` continues them\n";
         }
         std::cout << report::format_summary(summary);
     }

@@ -303,7 +303,8 @@ void Pool::Impl::release_unsent() {
     context_jobs.clear();
     job_timers.clear();
     release_rows(store, options.owner, unsent, maybe_sent);
-    totals.released += static_cast<std::int64_t>(unsent.size() + maybe_sent.size());
+    totals.released += static_cast<std::int64_t>(unsent.size());
+    totals.left_unknown += static_cast<std::int64_t>(maybe_sent.size());
 }
 
 // After a stall longer than the lease (a suspended process, a long wait for the database) another
@@ -472,7 +473,7 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         }
         release_unsent();
         release_rows(store, options.owner, {}, maybe_sent);
-        totals.released += static_cast<std::int64_t>(maybe_sent.size());
+        totals.left_unknown += static_cast<std::int64_t>(maybe_sent.size());
     }
     totals.elapsed_seconds = store::now_unix() - started;
     store.finish_run(run_id, totals.aborted ? "aborted" : totals.interrupted ? "interrupted" : "finished");

@@ -43,6 +43,7 @@ expect_eq "$status" 130 "exit code after two SIGINTs"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'in_flight'")" 0 "rows left leased"
 unknown=$(sql "SELECT count(*) FROM rows WHERE state = 'outcome_unknown'")
 [ "$unknown" -gt 0 ] || fail "nothing was in flight at the second SIGINT"
+grep -q "$unknown left to look up" "$work/run2.out" || fail "the summary does not count the $unknown rows left to look up: $(cat "$work/run2.out")"
 sleep 0.5 # let the simulator finish what it had
 run_job --workers 16
 [ "$status" -eq 0 ] || fail "the run after two SIGINTs exit $status"
