@@ -146,8 +146,11 @@ void Pool::Impl::on_auth_failure(Row& row, store::AttemptRecord attempt, const w
     }
     const std::shared_ptr<TokenContext>& used = row.sent_with;
     if (used && used->from_rerefresh && used == row.batch->context) {
-        // A token minted because of a 401 was refused again: do not loop.
-        fail(row, std::move(attempt), "auth", result.error_message + " (after a re-refresh)");
+        // A token minted because of a 401 was refused again (revoked, or expired on the way): not the
+        // row's fault, so it goes back to the queue with the answer kept as a retry, and the pool does
+        // not loop: --max-auth-failures of these in a row stop the run.
+        record_auth_retry(row, std::move(attempt), result.error_message + " (after a re-refresh)", "pending");
+        finish_row(row);
         if (++consecutive_auth_failures >= options.max_auth_failures) {
             abort(std::to_string(consecutive_auth_failures) +
                   " consecutive requests were refused with a fresh access token; stopping");

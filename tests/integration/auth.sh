@@ -59,7 +59,9 @@ grep -q "consecutive requests were refused with a fresh access token" "$work/run
   || { cat "$work/run.err"; fail "the stop says why"; }
 expect_eq "$(sim_stat refreshes)" 2 "refreshes: the batch's and one re-refresh, then no more"
 [ "$(sim_stat graphql_requests)" -le 12 ] || fail "$(sim_stat graphql_requests) requests: the pool kept trying"
-expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed' AND error_class = 'auth'")" \
-  "$(sql "SELECT count(*) FROM rows WHERE state = 'failed'")" "failed rows are auth failures"
+# The rows are not at fault: none failed, those refused are pending with the refusal as a retry.
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed'")" 0 "rows failed for a refused token"
+[ "$(sql "SELECT count(*) FROM rows r WHERE state = 'pending' AND error_class = 'auth' AND EXISTS (SELECT 1 FROM attempts a
+  WHERE a.row_id = r.id AND a.outcome = 'retry' AND a.http_status = 401)")" -ge 3 ] || fail "refused rows kept pending with their 401"
 expect_eq "$(sim_customers)" 0 "customers created"
 pass "auth: $refused refused after revocation, one re-refresh; a 403 stopped the run after $forbidden requests, their rows kept pending; refused fresh tokens stopped it after $(sim_stat graphql_requests) requests"
