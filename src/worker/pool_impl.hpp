@@ -268,6 +268,10 @@ struct Pool::Impl {
                     exchange.job->batch = nullptr; // its refresh is in flight; nobody waits for it now
                 }
             }
+            // A refresh not yet sent is not needed (rows taken over before their batch's token came).
+            const Batch* gone = row.batch;
+            std::erase_if(context_jobs, [gone](const auto& job) { return job->batch == gone; });
+            std::erase_if(job_timers, [gone](const auto& item) { return item.second->batch == gone; });
             for (auto it = batches.begin(); it != batches.end(); ++it) {
                 if (it->get() == row.batch) {
                     batches.erase(it);
