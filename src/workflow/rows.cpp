@@ -98,9 +98,49 @@ void print_field(const graphql::Field& field, const std::string& alias, std::siz
     }
 }
 
+// Whether an answer with this status may still carry each alias's own answer in its `data`: a 4xx
+// the server gives for errors in the document (400, 409, 422, ...), not one about the token (401,
+// 403) or the rate (429), which, like a 5xx, is the whole request's failure.
+bool may_answer_each_alias(int status) {
+    return status >= 400 && status < 500 && status != 401 && status != 403 && status != 429;
+}
+
 bool is_alias(const std::string& key) {
     return key.size() > 1 && key[0] == 'r' &&
            std::all_of(key.begin() + 1, key.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The answer row `alias` would have had alone: its payload under the step's own response `key`, its
+// errors (their path renamed back) and the errors that name no alias; other members as they are.
+core::Json row_answer(const core::Json& body, const std::string& alias, const std::string& key) {
+    core::Json own = core::Json::object();
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        const std::string& member = body.keys()[i];
+        const core::Json& value = body.items()[i];
+        if (member == "data" && value.is_object()) {
+            const core::Json* data = value.find(alias);
+            own.set("data", core::Json::object()).set(key, data != nullptr ? *data : core::Json());
+        } else if (member == "errors" && value.is_array()) {
+            core::Json errors = core::Json::array();
+            for (const core::Json& error : value.items()) {
+                core::Json copy = error;
+                core::Json* path = copy.find("path");
+                const bool pathed = path != nullptr && path->is_array() && path->size() > 0 && path->items()[0].is_string();
+                if (pathed && path->items()[0].as_string() == alias) {
+                    path->items()[0] = core::Json(key);
+                } else if (pathed && is_alias(path->items()[0].as_string())) {
+                    continue;
+                }
+                errors.push_back(std::move(copy));
+            }
+            if (errors.size() > 0) {
+                own.set("errors", std::move(errors));
+            }
+        } else {
+            own.set(member, value);
+        }
+    }
+    return own;
 }
 
 } // namespace
@@ -184,42 +224,22 @@ std::vector<StepResult> MultiRowStep::judge(const Runner& runner, const std::vec
     } catch (const Error&) {
         // Not JSON: every row is judged on the answer as it is.
     }
+    const core::Json* data = body && body->is_object() ? body->find("data") : nullptr;
+    const bool per_alias_status = data != nullptr && data->is_object() && may_answer_each_alias(response.status);
     std::vector<StepResult> out;
     for (std::size_t row = 0; row < rows.size(); ++row) {
         if (!body || !body->is_object()) {
             out.push_back(runner.judge(*m_step, rows[row], response));
             continue;
         }
-        // The answer this row would have had alone: its alias renamed back, its errors and shared ones.
-        const std::string alias = "r" + std::to_string(row);
-        core::Json own = core::Json::object();
-        for (std::size_t i = 0; i < body->size(); ++i) {
-            const std::string& key = body->keys()[i];
-            const core::Json& value = body->items()[i];
-            if (key == "data" && value.is_object()) {
-                const core::Json* data = value.find(alias);
-                own.set("data", core::Json::object()).set(m_key, data != nullptr ? *data : core::Json());
-            } else if (key == "errors" && value.is_array()) {
-                core::Json errors = core::Json::array();
-                for (const core::Json& error : value.items()) {
-                    core::Json copy = error;
-                    core::Json* path = copy.find("path");
-                    const bool pathed = path != nullptr && path->is_array() && path->size() > 0 && path->items()[0].is_string();
-                    if (pathed && path->items()[0].as_string() == alias) {
-                        path->items()[0] = core::Json(m_key);
-                    } else if (pathed && is_alias(path->items()[0].as_string())) {
-                        continue;
-                    }
-                    errors.push_back(std::move(copy));
-                }
-                if (errors.size() > 0) {
-                    own.set("errors", std::move(errors));
-                }
-            } else {
-                own.set(key, value);
-            }
-        }
         http::Response single = response;
+        const core::Json own = row_answer(*body, "r" + std::to_string(row), m_key);
+        // A server may answer the whole document 400 when any alias has errors: a row with a payload
+        // and no errors of its own (nor any naming no alias) was answered as if alone, with 200.
+        const core::Json* payload = own.at_pointer("/data/" + m_key);
+        if (per_alias_status && payload != nullptr && !payload->is_null() && !judge_graphql(own)) {
+            single.status = 200;
+        }
         single.body = own.dump();
         out.push_back(runner.judge(*m_step, rows[row], single));
     }

@@ -26,7 +26,9 @@ public:
     // One request for all `rows` (one context per row); throws WorkflowError like
     // Runner::build_request, or when the rows' headers differ.
     http::Request build_request(const Runner& runner, const std::vector<Context>& rows) const;
-    // Each row's result from the one response, judged by `runner` on the row's alias alone; never throws.
+    // Each row's result from the one response, judged by `runner` on the row's alias alone, as if
+    // answered alone: a 4xx (not 401, 403, 429) with `data` is the status of the rows with errors
+    // of their own, the others are judged as answered 200; never throws.
     std::vector<StepResult> judge(const Runner& runner, const std::vector<Context>& rows,
                                   const http::Response& response) const;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # --rows-per-request: K rows' createCustomer mutations in one document under aliases; each row is
-# judged on its own alias, a failure of the whole request fails or retries all K, and faults still
-# end with one customer per row.
+# judged on its own alias (also when the server answers 400 for another alias's errors), a failure
+# of the whole request fails or retries all K, and faults still end with one customer per row.
 source "$(dirname "$0")/lib.sh"
 start_sim --seed 7 --drop-rate 0.1 --fail-rate 0.1 --latency-ms 2
 make_csv 300 "$work/c.csv"
@@ -32,4 +32,35 @@ failed=$(sql "SELECT count(*) FROM rows WHERE error_class = 'graphql'")
 expect_eq "$(sql "SELECT count(*) FROM attempts WHERE outcome = 'retry'")" 0 "retries of graphql errors"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" "$((300 - failed))" "the other rows"
 expect_one_customer_per_row
-pass "rows per request: $mutations mutations for 300 rows under faults"
+stop_sim
+
+# A server answering HTTP 400 when any alias's payload has errors: a row is still judged on its own
+# alias, so the rows of customers someone else holds fail as duplicates and every other row of their
+# documents succeeds, as each row does when sent alone. A retry of the failed rows claims nothing.
+make_csv 38 "$work/c38.csv"
+jq -n '[{id: "UHJlOjE=", name: "Customer 7", externalId: "SOMEONE-7"},
+        {id: "UHJlOjI=", name: "Someone else", externalId: "EXT-23"}]
+       | map(. + {createdAt: "2026-01-01T00:00:00.000000+00:00"})' >"$work/others.json"
+declare -A ended
+for k in 1 10; do
+  rm -f "$ONBOARD_DB"
+  cp "$work/others.json" "$work/state-$k.json" # the simulator saves its customers there at exit
+  start_sim --state "$work/state-$k.json" --mutation-errors-status 400
+  onboard import "$work/c38.csv" >/dev/null
+  run_job --workers 2 --batch-size 100 --rows-per-request "$k"
+  expect_eq "$status" 1 "K=$k: exit code with two rows failed"
+  expect_eq "$(sql "SELECT group_concat(line || ' ' || error_class, ', ') FROM rows WHERE state != 'succeeded'")" \
+    "8 duplicate, 24 duplicate" "K=$k: the rows of the customers someone else holds"
+  expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded' AND reconciled = 0")" 36 "K=$k: rows created"
+  expect_one_customer_per_row 2
+  ended[$k]=$(sql "SELECT group_concat(line || ' ' || state || ' ' || coalesce(error_class, '-'), ', ') FROM rows")
+  expect_eq "$(onboard retry)" "requeued 2 failed rows; \`onboard run\` sends them" "K=$k: retry"
+  run_job --workers 2 --batch-size 100 --rows-per-request "$k"
+  expect_eq "$(sql "SELECT group_concat(line || ' ' || state || ' ' || coalesce(error_class, '-'), ', ') FROM rows")" \
+    "${ended[$k]}" "K=$k: rows after the retry"
+  expect_one_customer_per_row 2
+  stop_sim
+done
+expect_eq "${ended[10]}" "${ended[1]}" "rows sent 10 per request vs one per request"
+
+pass "rows per request: $mutations mutations for 300 rows under faults; under HTTP 400 each row ends as alone"

@@ -455,3 +455,91 @@ TEST_CASE("a failure of the whole shared request fails every row alike", "[workf
         CHECK(result.error_message == "Syntax Error");
     }
 }
+
+TEST_CASE("an alias without errors of its own succeeds whether the server answers errors with 200 or 400",
+          "[workflow][rows]") {
+    const Workflow workflow = Workflow::load(k_shipped);
+    const Runner runner(workflow, "http://127.0.0.1:1");
+    const MultiRowStep rows(workflow.steps()[1]);
+    const std::vector<Context> contexts{row_context(Json::parse(R"({"name":"A"})")),
+                                        row_context(Json::parse(R"({"name":"B"})")),
+                                        row_context(Json::parse(R"({"name":"C"})"))};
+    const std::string created_a = R"({"customer":{"id":"c1","name":"A","externalId":null},"errors":[]})";
+    const std::string taken_b =
+        R"({"customer":null,"errors":[{"field":"name","messages":["Customer with this name already exists."]}]})";
+    const std::string created_c = R"({"customer":{"id":"c3","name":"C","externalId":null},"errors":[]})";
+    const std::string body = R"({"data":{"r0":)" + created_a + R"(,"r1":)" + taken_b + R"(,"r2":)" + created_c + "}}";
+    for (const int status : {200, 400}) {
+        const auto results = rows.judge(runner, contexts, answer(status, body));
+        REQUIRE(results.size() == 3);
+        // Each row ends as it would have alone: answered 200 when it was created, `status` when refused.
+        const auto alone = [&](std::size_t row, int row_status, const std::string& payload) {
+            return runner.judge(workflow.steps()[1], contexts[row],
+                                answer(row_status, R"({"data":{"createCustomer":)" + payload + "}}"));
+        };
+        const std::vector<StepResult> expected_results{alone(0, 200, created_a), alone(1, status, taken_b),
+                                                       alone(2, 200, created_c)};
+        for (std::size_t row = 0; row < results.size(); ++row) {
+            INFO("HTTP " << status << ", row " << row);
+            const StepResult& expected = expected_results[row];
+            CHECK(results[row].succeeded == expected.succeeded);
+            CHECK(results[row].error_class == expected.error_class);
+            CHECK(results[row].error_message == expected.error_message);
+            CHECK(results[row].outputs.dump() == expected.outputs.dump());
+        }
+        CHECK(results[0].outputs.dump() == R"({"customer":{"id":"c1","name":"A","externalId":null},"customerId":"c1"})");
+        CHECK(results[1].error_class == "duplicate");
+        CHECK(results[1].error_message == "name: Customer with this name already exists.");
+        CHECK(results[2].succeeded);
+    }
+}
+
+TEST_CASE("an alias with a top-level error of its own keeps the server's error status", "[workflow][rows]") {
+    const Workflow workflow = Workflow::load(k_shipped);
+    const Runner runner(workflow, "http://127.0.0.1:1");
+    const MultiRowStep rows(workflow.steps()[1]);
+    const std::vector<Context> contexts{row_context(Json::parse(R"({"name":"A"})")),
+                                        row_context(Json::parse(R"({"name":"B"})"))};
+    for (const int status : {200, 400}) {
+        INFO("HTTP " << status);
+        const auto results = rows.judge(runner, contexts, answer(status, R"({"data":{
+            "r0":{"customer":{"id":"c1","name":"A","externalId":null},"errors":[]},
+            "r1":null},
+            "errors":[{"message":"Name is too long.","path":["r1","input","name"]}]})"));
+        REQUIRE(results.size() == 2);
+        CHECK(results[0].succeeded);
+        CHECK(results[1].error_class == "graphql");
+        CHECK(results[1].error_message == "Name is too long.");
+    }
+}
+
+TEST_CASE("a 400 or an auth, rate or server status with data still fails every alias alike", "[workflow][rows]") {
+    const Workflow workflow = Workflow::load(k_shipped);
+    const Runner runner(workflow, "http://127.0.0.1:1");
+    const MultiRowStep rows(workflow.steps()[1]);
+    const std::vector<Context> contexts{row_context(Json::parse(R"({"name":"A"})")),
+                                        row_context(Json::parse(R"({"name":"B"})"))};
+    const std::string created = R"({"data":{"r0":{"customer":{"id":"c1","name":"A","externalId":null},"errors":[]},)"
+                                R"("r1":{"customer":{"id":"c2","name":"B","externalId":null},"errors":[]}}})";
+    for (const auto& [status, error_class] : {std::pair{401, "auth"}, std::pair{403, "auth"},
+                                              std::pair{429, "rate_limited"}, std::pair{503, "server"}}) {
+        for (const StepResult& result : rows.judge(runner, contexts, answer(status, created))) {
+            INFO("HTTP " << status);
+            CHECK(result.error_class == error_class);
+        }
+    }
+    // Errors that name no alias are about the whole document: no alias is clear of them.
+    for (const StepResult& result : rows.judge(runner, contexts, answer(400, R"({"data":null,"errors":[{"message":"Syntax Error"}]})"))) {
+        CHECK(result.error_class == "graphql");
+        CHECK(result.error_message == "Syntax Error");
+    }
+    const std::string shared = created.substr(0, created.size() - 1) + R"(,"errors":[{"message":"Query too complex"}]})";
+    for (const StepResult& result : rows.judge(runner, contexts, answer(400, shared))) {
+        CHECK(result.error_class == "graphql");
+        CHECK(result.error_message == "Query too complex");
+    }
+    // A 400 with data but no errors at all: nothing clears the rows of the status.
+    for (const StepResult& result : rows.judge(runner, contexts, answer(400, R"({"data":{"r0":null,"r1":null}})"))) {
+        CHECK(result.error_class == "validation");
+    }
+}
