@@ -20,16 +20,19 @@ namespace {
 const std::string k_open_attempts =
     "MAX(attempts, (SELECT COALESCE(MAX(a.number), 0) FROM attempts a WHERE a.row_id = rows.id))";
 
+// Whether a create of the row was ever sent, in any run, before an `onboard retry` too.
+const std::string k_sent_before = "EXISTS (SELECT 1 FROM attempts a WHERE a.row_id = rows.id AND a.kind = 'create')";
+
 // The lease statements that count open attempts, built once (cached() keys statements by address).
 const std::string k_lease_expired_sql =
     "SELECT id, import_id, line, inputs, name, external_id, " + k_open_attempts +
     " - attempts_before_retry, lease_unknown OR " +
-    k_open_attempts + " > attempts FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
+    k_open_attempts + " > attempts, " + k_sent_before + " FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
     "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2";
 const std::string k_lease_unknown_sql =
     "SELECT id, import_id, line, inputs, name, external_id, " + k_open_attempts +
-    " - attempts_before_retry, 1 "
-    "FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
+    " - attempts_before_retry, 1, " + k_sent_before +
+    " FROM rows INDEXED BY rows_unknown WHERE state = 'outcome_unknown' "
     "AND import_id BETWEEN COALESCE(?2, 0) AND COALESCE(?2, 9223372036854775807) ORDER BY import_id, line LIMIT ?1";
 const std::string k_lease_pending_sql =
     "UPDATE rows SET state = 'in_flight', lease_owner = ?1, lease_expires_at = ?2, lease_unknown = 0, "
@@ -37,7 +40,7 @@ const std::string k_lease_pending_sql =
     "AND (next_attempt_at IS NULL OR next_attempt_at <= ?4) "
     "AND import_id BETWEEN COALESCE(?6, 0) AND COALESCE(?6, 9223372036854775807) "
     "ORDER BY import_id, line LIMIT ?5) "
-    "RETURNING id, import_id, line, inputs, name, external_id, attempts - attempts_before_retry, 0";
+    "RETURNING id, import_id, line, inputs, name, external_id, attempts - attempts_before_retry, 0, " + k_sent_before;
 const std::string k_take_sql = "UPDATE rows SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, "
                                "lease_unknown = ?, updated_at = ?, attempts = " + k_open_attempts + " WHERE id = ?";
 
@@ -58,7 +61,7 @@ core::Json leased_inputs(SQLite::Statement& select, int first) {
 }
 
 // Appends the rows of a (reset, bound) lease query: id, import_id, line, inputs, name, external_id,
-// attempts, unknown.
+// attempts, unknown, sent_before.
 void read_leased(SQLite::Statement& select, std::vector<LeasedRow>& rows) {
     ResetOnExit reset(select);
     while (select.executeStep()) {
@@ -69,6 +72,7 @@ void read_leased(SQLite::Statement& select, std::vector<LeasedRow>& rows) {
         row.inputs = leased_inputs(select, 3);
         row.attempts = select.getColumn(6).getInt64();
         row.outcome_unknown = select.getColumn(7).getInt() != 0;
+        row.sent_before = select.getColumn(8).getInt() != 0;
         rows.push_back(std::move(row));
     }
 }

@@ -87,6 +87,7 @@ struct LeasedRow {
     core::Json inputs;
     std::int64_t attempts = 0;      // attempts made before this lease, since the last `onboard retry`
     bool outcome_unknown = false;   // must be reconciled before any resend
+    bool sent_before = false;       // a create of it was sent before this lease, in any run, even before a retry
 };
 
 // One request made for a row, as recorded in `attempts`.

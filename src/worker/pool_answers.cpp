@@ -11,6 +11,12 @@ bool is_retryable(const workflow::StepResult& result) {
     return result.retryable && result.error_class != "outcome_unknown";
 }
 
+// Whether a create of the row before this one may have made its customer: sent earlier in this
+// lease, or in an earlier run, also before an `onboard retry` (which restarts row.attempts).
+bool sent_before(const Row& row) {
+    return row.attempts > 1 || row.leased.sent_before;
+}
+
 // How a retryable failure is retried: the step's matching onFailure action (Arazzo's retryAfter and
 // retryLimit, or end) where it has one, the pool's backoff and --max-attempts otherwise. The
 // workflow can only narrow --max-attempts, and a permanent failure is never retried whatever it says.
@@ -83,7 +89,7 @@ void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::R
         core::Json outputs = runner.finish(context, error);
         if (error.empty()) {
             succeed(row, std::move(attempt), std::move(outputs), false);
-        } else if (row.attempts > 1) {
+        } else if (sent_before(row)) {
             // Nothing created this time, but an earlier attempt may have: look before failing.
             start_lookup(row, std::move(attempt), Phase::lookup_duplicate, "duplicate", error, true);
         } else {
@@ -97,7 +103,7 @@ void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::R
         on_auth_failure(row, std::move(attempt), result, response.status);
     } else if (result.error_class == "outcome_unknown") {
         start_lookup(row, std::move(attempt), Phase::lookup_unknown, result.error_class, result.error_message, true);
-    } else if (result.error_class == "duplicate" && row.attempts > 1) {
+    } else if (result.error_class == "duplicate" && sent_before(row)) {
         start_lookup(row, std::move(attempt), Phase::lookup_duplicate, result.error_class, result.error_message, true);
     } else if (is_retryable(result)) {
         if (result.error_class == "rate_limited") {

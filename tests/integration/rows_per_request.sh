@@ -63,4 +63,24 @@ for k in 1 10; do
 done
 expect_eq "${ended[10]}" "${ended[1]}" "rows sent 10 per request vs one per request"
 
+# A row whose create succeeded but failed on our side (here a workflow output that reads the wrong
+# member) and is retried: its create now answers "already exists", and the customer is found to be
+# ours (reconciled), not failed as a duplicate, though the retry restarted its attempt count.
+mkdir -p "$work/jobs/arazzo" "$work/jobs/openapi"
+cp "$SOURCE_DIR/jobs/openapi/prismatic-graphql-api-openapi.yml" "$work/jobs/openapi/"
+sed 's|customerId: \$response.body#/data/createCustomer/customer/id|customerId: $response.body#/data/createCustomer/customer/uuid|' \
+  "$SOURCE_DIR/jobs/arazzo/onboard-create-customer.yml" >"$work/jobs/arazzo/wrong-output.yml"
+grep -q "customer/uuid" "$work/jobs/arazzo/wrong-output.yml" || fail "could not rewrite the job's output"
+rm -f "$ONBOARD_DB"
+start_sim --mutation-errors-status 400
+onboard import "$work/c38.csv" >/dev/null
+run_job --workflow "$work/jobs/arazzo/wrong-output.yml" --rows-per-request 10
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed' AND error_class = 'validation'")" 38 \
+  "rows failed by the wrong output"
+expect_eq "$(sim_customers)" 38 "customers created by the failed rows"
+onboard retry --class validation >/dev/null
+run_job --rows-per-request 10
+expect_eq "$status" 0 "exit code of the run after the retry"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded' AND reconciled = 1")" 38 "rows reconciled"
+expect_one_customer_per_row
 pass "rows per request: $mutations mutations for 300 rows under faults; under HTTP 400 each row ends as alone"

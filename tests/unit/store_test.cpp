@@ -353,6 +353,7 @@ TEST_CASE("an expired lease whose create was never sent is taken over as safe to
     db.lease_batch(run, "me", 10, 1011, 60, std::nullopt, rows);
     REQUIRE(rows.size() == 1);
     CHECK_FALSE(rows[0].outcome_unknown);
+    CHECK_FALSE(rows[0].sent_before);
 }
 
 TEST_CASE("a create is recorded before it is sent and completed when its answer comes", "[store]") {
@@ -434,7 +435,9 @@ TEST_CASE("outcome_unknown rows are leased before pending rows and flagged", "[s
     CHECK(lines_of(rows) == std::vector<std::int64_t>{2, 1, 3});
     CHECK(rows[0].outcome_unknown);
     CHECK(rows[0].attempts == 1);
+    CHECK(rows[0].sent_before);
     CHECK_FALSE(rows[1].outcome_unknown);
+    CHECK_FALSE(rows[1].sent_before);
 }
 
 TEST_CASE("pending rows wait for their next_attempt_at and the import filter holds", "[store]") {
@@ -631,4 +634,24 @@ TEST_CASE("a requeued row counts its attempt allowance from the retry", "[store]
     db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].attempts == 0);
+}
+
+TEST_CASE("a requeued row is known to have been sent before, though its allowance starts again", "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "A", std::nullopt));
+    db.queue_row(id, new_row(3, "B", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 2, 1000, 60, std::nullopt, rows);
+    REQUIRE(rows.size() == 2);
+    CHECK_FALSE(rows[0].sent_before);
+    finish(db, rows[0].id, "failed", "failed");
+    db.release_leases("me");
+    db.database().exec("UPDATE rows SET state = 'pending', attempts_before_retry = attempts WHERE state = 'failed'");
+    db.lease_batch(run, "me", 2, 1001, 60, std::nullopt, rows);
+    REQUIRE(lines_of(rows) == std::vector<std::int64_t>{2, 3});
+    CHECK(rows[0].attempts == 0);
+    CHECK(rows[0].sent_before);
+    CHECK_FALSE(rows[1].sent_before);
 }
