@@ -27,7 +27,8 @@ const std::string k_sent_before = "EXISTS (SELECT 1 FROM attempts a WHERE a.row_
 const std::string k_lease_expired_sql =
     "SELECT id, import_id, line, inputs, name, external_id, " + k_open_attempts +
     " - attempts_before_retry, lease_unknown OR " +
-    k_open_attempts + " > attempts, " + k_sent_before + " FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
+    k_open_attempts + " > attempts, " + k_sent_before +
+    " FROM rows WHERE state = 'in_flight' AND lease_expires_at < ?1 "
     "AND (?3 IS NULL OR import_id = ?3) ORDER BY import_id, line LIMIT ?2";
 const std::string k_lease_unknown_sql =
     "SELECT id, import_id, line, inputs, name, external_id, " + k_open_attempts +

@@ -487,7 +487,8 @@ TEST_CASE("an alias without errors of its own succeeds whether the server answer
             CHECK(results[row].error_message == expected.error_message);
             CHECK(results[row].outputs.dump() == expected.outputs.dump());
         }
-        CHECK(results[0].outputs.dump() == R"({"customer":{"id":"c1","name":"A","externalId":null},"customerId":"c1"})");
+        CHECK(results[0].outputs.dump() ==
+              R"({"customer":{"id":"c1","name":"A","externalId":null},"customerId":"c1"})");
         CHECK(results[1].error_class == "duplicate");
         CHECK(results[1].error_message == "name: Customer with this name already exists.");
         CHECK(results[2].succeeded);
@@ -529,11 +530,13 @@ TEST_CASE("a 400 or an auth, rate or server status with data still fails every a
         }
     }
     // Errors that name no alias are about the whole document: no alias is clear of them.
-    for (const StepResult& result : rows.judge(runner, contexts, answer(400, R"({"data":null,"errors":[{"message":"Syntax Error"}]})"))) {
+    const std::string syntax = R"({"data":null,"errors":[{"message":"Syntax Error"}]})";
+    for (const StepResult& result : rows.judge(runner, contexts, answer(400, syntax))) {
         CHECK(result.error_class == "graphql");
         CHECK(result.error_message == "Syntax Error");
     }
-    const std::string shared = created.substr(0, created.size() - 1) + R"(,"errors":[{"message":"Query too complex"}]})";
+    const std::string shared =
+        created.substr(0, created.size() - 1) + R"(,"errors":[{"message":"Query too complex"}]})";
     for (const StepResult& result : rows.judge(runner, contexts, answer(400, shared))) {
         CHECK(result.error_class == "graphql");
         CHECK(result.error_message == "Query too complex");
