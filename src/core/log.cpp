@@ -1,10 +1,12 @@
 #include "core/log.hpp"
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -40,6 +42,39 @@ std::size_t jwt_length_at(std::string_view text, std::size_t pos) {
         ++end;
     }
     return dots == 2 ? end - pos : 0;
+}
+
+// `text` percent-encoded as workflow::Runner encodes query, path and form values (RFC 3986 unreserved
+// characters kept, the rest %XX in upper case).
+std::string percent_encoded(std::string_view text) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += k_hex[byte >> 4];
+            out += k_hex[byte & 15];
+        }
+    }
+    return out;
+}
+
+// The forms in which a secret can appear in text onboard writes or logs: as it is, inside a JSON
+// string (a request body: `\\` for `\`, `\"` for `"`; some servers also write `/` as `\/`) and
+// percent-encoded (a query parameter or a form body).
+std::vector<std::string> encoded_forms(const std::string& secret) {
+    std::string json;
+    append_json_string(json, secret);
+    json = json.substr(1, json.size() - 2);
+    std::string json_slashes;
+    for (const char c : json) {
+        json_slashes += c == '/' ? std::string("\\/") : std::string(1, c);
+    }
+    return {secret, json, json_slashes, percent_encoded(secret)};
 }
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
@@ -104,13 +139,13 @@ void Secrets::add(const std::string& secret) {
     if (secret.size() < 4) {
         return;
     }
+    const auto forms = encoded_forms(secret);
     const std::lock_guard lock(m_mutex);
-    for (const auto& known : m_secrets) {
-        if (known == secret) {
-            return;
+    for (const auto& form : forms) {
+        if (std::find(m_secrets.begin(), m_secrets.end(), form) == m_secrets.end()) {
+            m_secrets.push_back(form);
         }
     }
-    m_secrets.push_back(secret);
 }
 
 std::string Secrets::redact(std::string_view text) const {
@@ -121,7 +156,8 @@ std::string Secrets::redact(std::string_view text) const {
     while (pos < text.size()) {
         std::size_t length = jwt_length_at(text, pos);
         for (const auto& secret : m_secrets) {
-            if (length == 0 && text.compare(pos, secret.size(), secret) == 0) {
+            // The longest form wins: a shorter one that is its prefix would leave the rest in clear.
+            if (secret.size() > length && text.compare(pos, secret.size(), secret) == 0) {
                 length = secret.size();
             }
         }

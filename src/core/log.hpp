@@ -17,10 +17,12 @@ LogLevel parse_log_level(std::string_view name);
 // it: every log line goes through redact(). Thread-safe: tokens are added while lines are written.
 class Secrets {
 public:
-    // Registers a secret; strings shorter than 4 bytes are ignored (they would redact ordinary words).
+    // Registers a secret with its JSON-escaped and percent-encoded forms (as request bodies and URLs
+    // carry it); strings shorter than 4 bytes are ignored (they would redact ordinary words).
     void add(const std::string& secret);
 
-    // `text` with every registered secret, and anything shaped like a JWT, replaced by "[redacted]".
+    // `text` with every registered secret (in any of its forms), and anything shaped like a JWT,
+    // replaced by "[redacted]".
     std::string redact(std::string_view text) const;
 
 private:

@@ -24,3 +24,19 @@ if grep -l -- "$refresh" "${scan[@]}"; then fail "the refresh token leaked into 
 if grep -lE 'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.' "${scan[@]}"; then fail "an access token leaked into the files above"; fi
 grep -q "redacted" "$work/run.log" || fail "trace log shows no redaction: were requests logged at all?"
 pass "no token in $(cat "${scan[@]}" | wc -c) bytes written"
+
+# A refresh token holding a backslash and a quote: the request body carries it JSON-escaped
+# (`\\`, `\"`), and that form is redacted too.
+stop_sim
+rm -f "$ONBOARD_DB"*
+odd='rt\odd"SECRET3-token'
+start_sim --refresh-token "$odd"
+make_csv 5 "$work/o.csv"
+onboard import "$work/o.csv" >/dev/null
+PRISMATIC_REFRESH_TOKEN="$odd" run_job --log-level trace --log-file "$work/odd.log"
+[ "$status" -eq 0 ] || { cat "$work/run.err"; fail "run with an odd refresh token exit $status"; }
+grep -q "refresh" "$work/odd.log" || fail "no refresh request in the trace log"
+if grep -n "SECRET3" "$work/odd.log" "$work/run.out" "$work/run.err"; then
+  fail "the refresh token with a backslash and a quote leaked (lines above)"
+fi
+pass "a refresh token with a backslash and a quote is redacted in its JSON-escaped form"

@@ -12,6 +12,20 @@ TEST_CASE("registered secrets are replaced wherever they appear", "[log]") {
           "token=[redacted] and again [redacted]");
 }
 
+TEST_CASE("a secret holding a quote or a backslash is redacted in its JSON-escaped form too", "[log]") {
+    Secrets secrets;
+    secrets.add(R"(abc\def"SECRET3/x)");
+    CHECK(secrets.redact(R"({"refresh_token":"abc\\def\"SECRET3/x"})") == R"({"refresh_token":"[redacted]"})");
+    CHECK(secrets.redact(R"({"refresh_token":"abc\\def\"SECRET3\/x"})") == R"({"refresh_token":"[redacted]"})");
+    CHECK(secrets.redact(R"(raw abc\def"SECRET3/x end)") == "raw [redacted] end");
+}
+
+TEST_CASE("a secret is redacted in its percent-encoded form (a query or form value)", "[log]") {
+    Secrets secrets;
+    secrets.add("rt+a/b=c d");
+    CHECK(secrets.redact("GET /x?token=rt%2Ba%2Fb%3Dc%20d&y=1") == "GET /x?token=[redacted]&y=1");
+}
+
 TEST_CASE("anything shaped like a JWT is redacted even if never registered", "[log]") {
     const Secrets secrets;
     CHECK(secrets.redact("Bearer eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln end") == "Bearer [redacted] end");
