@@ -11,6 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,9 +31,20 @@ std::filesystem::path executable_dir() {
     return error ? std::filesystem::path() : self.parent_path();
 }
 
-std::string env_or_empty(const char* name) {
-    const char* value = std::getenv(name);
-    return value != nullptr ? value : "";
+// Reads a secret from the environment and removes it: unsetenv() alone would leave the text in the
+// initial environment block, which /proc/PID/environ shows, so the "NAME=value" entry is wiped too.
+// (onboard never setenv()s these, so the entry is that block's or the caller's, never glibc's own copy.)
+std::string take_env_secret(const char* name) {
+    char* value = std::getenv(name);
+    if (value == nullptr) {
+        return "";
+    }
+    std::string taken = value;
+    char* entry = value - std::strlen(name) - 1;
+    const std::size_t length = std::strlen(entry);
+    ::unsetenv(name);
+    ::explicit_bzero(entry, length);
+    return taken;
 }
 
 bool looks_like_refresh_token(const std::string& name) {
@@ -83,6 +98,40 @@ std::string default_workflow_path() {
     return ONBOARD_DEFAULT_WORKFLOW;
 }
 
+void keep_secrets_out_of_core_dumps() {
+    // Also makes /proc/PID/{mem,environ} readable only by root, and refuses ptrace to others.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        spdlog::warn("cannot make the process non-dumpable: {}", std::strerror(errno));
+    }
+}
+
+void check_token_file_writable(const std::string& path) {
+    const auto refuse = [&](const std::string& reason) {
+        throw UsageError(path + ": a rotated refresh token could not be saved here (" + reason +
+                         "); nothing was sent, as the first refresh would retire the token in the file. "
+                         "Make the file and its folder writable, or, if your refresh tokens do not rotate, "
+                         "pass the token in PRISMATIC_REFRESH_TOKEN");
+    };
+    // The save writes PATH.tmp and renames it over PATH (worker's write_secret_file): try the first
+    // step for real (for root too), and the flags that make the rename fail whatever the permissions.
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        refuse("cannot create \"" + temporary + "\": " + std::strerror(errno));
+    }
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    if (const int file = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); file >= 0) {
+        int flags = 0;
+        const bool locked =
+            ::ioctl(file, FS_IOC_GETFLAGS, &flags) == 0 && (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL)) != 0;
+        ::close(file);
+        if (locked) {
+            refuse("the file is immutable or append-only (chattr -i / -a)");
+        }
+    }
+}
+
 std::vector<std::string> run_input_names(const workflow::Workflow& workflow) {
     return workflow.secret_inputs();
 }
@@ -109,12 +158,13 @@ core::Json collect_run_inputs(const workflow::Workflow& workflow, const std::str
         if (std::find(names.begin(), names.end(), input.name) == names.end()) {
             continue;
         }
-        std::string value = env_or_empty(env_name_for(input.name).c_str());
+        std::string value = take_env_secret(env_name_for(input.name).c_str());
         if (looks_like_refresh_token(input.name)) {
+            const std::string from_env = take_env_secret("PRISMATIC_REFRESH_TOKEN");
             if (!token_file.empty()) {
                 value = read_token_file(token_file);
             } else if (value.empty()) {
-                value = env_or_empty("PRISMATIC_REFRESH_TOKEN");
+                value = from_env;
             }
         }
         if (value.empty()) {
