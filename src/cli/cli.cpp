@@ -17,18 +17,22 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 namespace onboard::cli {
 
 namespace {
 
-// Counted by the SIGINT/SIGTERM handler; a signal handler can reach nothing else.
+// Counted by the SIGINT/SIGTERM/SIGHUP handler; a signal handler can reach nothing else.
 std::atomic<int> g_interrupts{0};
 
 extern "C" void on_interrupt(int) { g_interrupts.fetch_add(1); }
@@ -93,6 +97,7 @@ int run_import(const GlobalOptions& global, const ImportCommand& command) {
     store::Store store(global.db);
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
+    std::signal(SIGHUP, on_interrupt); // the terminal closed: stop as cleanly as for SIGTERM
     options.stop = &g_interrupts;
     const loader::ImportSummary summary = loader::import_csv(options, store);
     progress.finish();
@@ -173,7 +178,44 @@ core::Json run_json(const worker::RunTotals& totals) {
     return run;
 }
 
+// Throws UsageError naming the first option whose value is out of range.
+void check_numeric_options(const worker::PoolOptions& options) {
+    const std::pair<const char*, bool> positive[] = {
+        {"--workers", options.workers >= 1},
+        {"--batch-size", options.batch_size >= 1},
+        {"--rows-per-request", options.rows_per_request >= 1},
+        {"--max-attempts", options.max_attempts >= 1},
+        {"--timeout", options.timeout_seconds > 0},
+        {"--lease-seconds", options.lease_seconds > 0},
+        {"--max-auth-failures", options.max_auth_failures >= 1},
+    };
+    for (const auto& [name, ok] : positive) {
+        if (!ok) {
+            throw UsageError(std::string(name) + " must be positive");
+        }
+    }
+    if (options.rate < 0) {
+        throw UsageError("--rate must be 0 (unlimited) or more");
+    }
+}
+
+// A refused refresh token, explained: with rotating tokens the file may hold a newer one, or a run
+// stopped during a refresh may have retired it.
+std::string refused_token_hint(const std::string& token_file, const std::string& text_at_start) {
+    if (!token_file.empty()) {
+        std::ifstream in(token_file);
+        const std::string now{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        if (in && now != text_at_start) {
+            return "; the refresh token file changed during this run (rotated by this run or another one "
+                   "sharing it): run again to use the newest token";
+        }
+    }
+    return "; if the server rotates refresh tokens, another run, or a run stopped during a refresh "
+           "(kill -9, a crash), may have retired it: get a new one (prism me:token --type refresh)";
+}
+
 int run_run(const GlobalOptions& global, RunCommand& command) {
+    keep_secrets_out_of_core_dumps();
     if (!command.log_file.empty()) {
         refuse_database_as_output(command.log_file, global.db, "run --log-file");
     }
@@ -190,12 +232,9 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     if (command.import_id > 0) {
         options.import_id = command.import_id;
     }
-    if (options.workers < 1 || options.batch_size < 1 || options.max_attempts < 1 || options.timeout_seconds <= 0 ||
-        options.rows_per_request < 1) {
-        throw UsageError("--workers, --batch-size, --rows-per-request, --max-attempts and --timeout must be positive");
-    }
-    if (options.rate < 0 || options.lease_seconds <= 0 || options.max_auth_failures < 1) {
-        throw UsageError("--rate must be 0 (unlimited) or more, --lease-seconds and --max-auth-failures positive");
+    check_numeric_options(options);
+    if (!options.refresh_token_file.empty()) {
+        check_token_file_writable(options.refresh_token_file);
     }
     store::Store store(global.db, store::OpenMode::existing);
     report::require_import(store, options.import_id, "run");
@@ -209,6 +248,12 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     }
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
+    std::signal(SIGHUP, on_interrupt); // the terminal closed: stop as cleanly as for SIGTERM
+    std::string token_file_at_start;
+    if (!options.refresh_token_file.empty()) {
+        std::ifstream in(options.refresh_token_file);
+        token_file_at_start.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
     ProgressLine progress(!command.no_progress);
     worker::Pool pool(store, job, options, std::move(run_inputs), secrets);
     const worker::RunTotals totals = pool.run(g_interrupts, [&](const worker::RunTotals& t) { progress.update(t); });
@@ -220,8 +265,8 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
         std::cout << out.dump() << '\n';
     } else {
         std::cout << "run: " << totals.succeeded << " succeeded (" << totals.reconciled << " reconciled), "
-                  << totals.failed << " failed, " << totals.retries << " retries, " << totals.batches
-                  << " batches, " << totals.requests << " requests (token refreshes and lookups included) in " << format_duration(totals.elapsed_seconds)
+                  << totals.failed << " failed, " << totals.retries << (totals.retries == 1 ? " retry, " : " retries, ")
+                  << totals.batches << (totals.batches == 1 ? " batch, " : " batches, ") << totals.requests << " requests (token refreshes and lookups included) in " << format_duration(totals.elapsed_seconds)
                   << '\n';
         if (totals.interrupted || totals.released > 0 || totals.left_unknown > 0) {
             const auto left = summary.counts.pending + summary.counts.in_flight + summary.counts.outcome_unknown;
@@ -236,7 +281,11 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
         std::cout << report::format_summary(summary);
     }
     if (totals.aborted) {
-        std::cerr << "error: run stopped: " << secrets->redact(totals.abort_reason) << '\n';
+        std::string reason = totals.abort_reason;
+        if (reason.find("the refresh token is wrong or revoked") != std::string::npos) {
+            reason += refused_token_hint(options.refresh_token_file, token_file_at_start);
+        }
+        std::cerr << "error: run stopped: " << secrets->redact(reason) << '\n';
     }
     return exit_code_for(totals, summary.counts);
 }
@@ -279,6 +328,19 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
     sub->callback([&] { exit_code = run_run(global, command); });
 }
 
+// What went wrong writing stdout (a full disk, an I/O error), or "": output that never arrived must
+// not pass for success. Flushes first, so a write held in a buffer is tried now.
+std::string stdout_problem() {
+    errno = 0;
+    std::cout.flush();
+    const int flush_error = errno;
+    if (std::cout && std::fflush(stdout) == 0 && std::ferror(stdout) == 0) {
+        return "";
+    }
+    const int error = errno != 0 ? errno : flush_error != 0 ? flush_error : EIO;
+    return std::string("cannot write to stdout: ") + std::strerror(error);
+}
+
 } // namespace
 
 void refuse_database_as_output(const std::string& path, const std::string& db, const std::string& where) {
@@ -314,6 +376,11 @@ int run(int argc, char** argv) {
     add_report_commands(app, global, exit_code);
     try {
         app.parse(argc, argv);
+        if (const std::string problem = stdout_problem(); !problem.empty()) {
+            std::cerr << "error: " << problem << '\n';
+            // Lost output outweighs failed rows; a stopped or interrupted run keeps saying so.
+            return exit_code == k_exit_ok || exit_code == k_exit_rows_failed ? k_exit_usage : exit_code;
+        }
         return exit_code;
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? k_exit_ok : k_exit_usage;

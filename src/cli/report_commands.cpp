@@ -41,7 +41,11 @@ bool colour_wanted(const Output& output) {
 void write_output(const std::string& text, const std::string& path, const std::string& where,
                   const std::string& db = "") {
     if (path.empty()) {
+        errno = 0;
         std::cout << text << std::flush;
+        if (!std::cout) {
+            throw UsageError(where + ": cannot write to stdout: " + std::strerror(errno != 0 ? errno : EIO));
+        }
         return;
     }
     refuse_database_as_output(path, db, where);

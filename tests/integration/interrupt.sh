@@ -68,3 +68,20 @@ grep -q "resumed after an interruption" "$work/import2.out" || { cat "$work/impo
 expect_eq "$(sqlite3 "$work/big.db" "SELECT count(*) || ' ' || count(DISTINCT line) || ' ' || max(line) FROM rows")" \
   "400000 400000 400001" "rows after the resumed import"
 pass "interrupted import: $stored rows stored before SIGINT, the rest on resume"
+
+# SIGHUP (the terminal closed) stops a run as SIGINT does: what is in flight is recorded, the rest
+# handed back, exit 130.
+stop_sim
+rm -f "$ONBOARD_DB"*
+start_sim --latency-ms 30
+make_csv 300 "$work/h.csv"
+onboard import "$work/h.csv" >/dev/null
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --workers 4 --batch-size 20 >"$work/run3.out" 2>"$work/run3.err" &
+pid=$!
+sleep 1
+kill -HUP "$pid"
+set +e; wait "$pid"; status=$?; set -e
+expect_eq "$status" 130 "exit code after SIGHUP"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state IN ('in_flight', 'outcome_unknown')")" 0 "rows left in flight after SIGHUP"
+expect_eq "$(sql "SELECT status FROM runs")" interrupted "the run's status after SIGHUP"
+pass "SIGHUP: stopped like SIGINT"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Output that cannot be written to stdout (a full disk: /dev/full) is an error naming stdout, exit 2,
+# never a silent success.
+source "$(dirname "$0")/lib.sh"
+[ -w /dev/full ] || { pass "skipped: no /dev/full"; exit 0; }
+start_sim
+make_csv 10 "$work/c.csv"
+onboard import "$work/c.csv" >/dev/null
+run_job
+[ "$status" -eq 0 ] || fail "run exit $status"
+make_csv 12 "$work/d.csv"
+check_full() { # check_full ARGS...: onboard ARGS >/dev/full fails with exit 2 and says why
+  set +e
+  "$ONBOARD_BIN" "$@" >/dev/full 2>"$work/err"
+  local code=$?
+  set -e
+  expect_eq "$code" 2 "exit code of onboard $* >/dev/full"
+  grep -qF "cannot write to stdout: No space left on device" "$work/err" ||
+    { cat "$work/err"; fail "onboard $* >/dev/full: no message naming stdout"; }
+}
+check_full status
+check_full status --json
+check_full report
+check_full report --format csv
+check_full export --succeeded
+check_full export --failed
+check_full query "SELECT * FROM rows"
+check_full check
+check_full import "$work/d.csv"
+check_full run --api-url "$url" --no-progress --json
+check_full run --api-url "$url" --no-progress
+pass "a failed write to stdout is exit 2 for every command"
