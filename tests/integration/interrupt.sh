@@ -33,7 +33,12 @@ make_csv 200 "$work/d.csv"
 onboard import "$work/d.csv" >/dev/null
 "$ONBOARD_BIN" run --api-url "$url" --no-progress --workers 16 --batch-size 50 >"$work/run2.out" 2>"$work/run2.err" &
 pid=$!
-sleep 1
+# Creates are in flight once the write-aheads are in (a fixed sleep was too short on a loaded machine).
+for _ in $(seq 1 100); do
+  [ "$(sql "SELECT count(*) FROM attempts WHERE kind = 'create'" 2>/dev/null || echo 0)" -gt 0 ] && break
+  sleep 0.1
+done
+sleep 0.1
 kill -INT "$pid"; sleep 0.05; kill -INT "$pid"
 started=$(date +%s%N)
 set +e; wait "$pid"; status=$?; set -e
