@@ -1,6 +1,7 @@
 #include "cli/job_setup.hpp"
 
 #include "core/error.hpp"
+#include "worker/pool.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -65,11 +66,7 @@ std::string read_token_file(const std::string& path) {
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
         spdlog::warn("{}: the refresh token file can be read by other users (mode {}); chmod 600 it", path, mode);
     }
-    std::string token;
-    std::getline(in, token);
-    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) {
-        token.pop_back();
-    }
+    const std::string token = worker::read_token_line(path).value_or("");
     if (token.empty()) {
         throw UsageError(path + ": the refresh token file is empty");
     }

@@ -37,6 +37,10 @@ struct PoolOptions {
     std::uint64_t seed = 0;              // jitter seed; 0 = random
 };
 
+// The first line of a refresh token file, trailing blanks (and a CR) removed; nullopt when the file
+// cannot be read.
+std::optional<std::string> read_token_line(const std::string& path);
+
 // Counts of what a run did, for progress and the summary.
 struct RunTotals {
     std::int64_t to_do = 0;        // rows due when the run started

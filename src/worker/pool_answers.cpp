@@ -255,6 +255,13 @@ void Pool::Impl::on_context_step(const std::shared_ptr<ContextJob>& job, const h
         }
         return;
     }
+    if (result.error_class == "auth" && !job->token_file_read_again) {
+        job->token_file_read_again = true;
+        if (take_token_from_file()) {
+            context_jobs.push_front(job);
+            return;
+        }
+    }
     if (result.error_class == "auth" || !result.retryable) {
         abort("step \"" + step.id + "\" failed (" + result.error_class + "): " + result.error_message +
               (result.error_class == "auth" ? " — the refresh token is wrong or revoked; rows stay pending" : ""));

@@ -375,6 +375,7 @@ struct Pool::Impl {
     bool token_needs_refresh(const TokenContext& context, double now) const;
     void read_token_expiry(TokenContext& context) const;
     void remember_rotated_refresh_token(const http::Response& response);
+    bool take_token_from_file();
     void register_secrets(const TokenContext& context) const;
     void handle(std::uint64_t tag, http::Response response);
     RunTotals run(const std::atomic<int>& interrupts, const ProgressCallback& progress);

@@ -62,6 +62,7 @@ struct ContextJob {
     std::size_t step = 0;
     std::map<std::string, core::Json> outputs;
     int attempts = 0;
+    bool token_file_read_again = false; // after a refused refresh (another run may have rotated it)
 };
 
 // An exchange in flight.

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,43 @@ void write_secret_file(const std::string& path, const std::string& value) {
 }
 
 } // namespace
+
+std::optional<std::string> read_token_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+        return std::nullopt;
+    }
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) {
+        token.pop_back();
+    }
+    return token;
+}
+
+// A refresh refused with the token read at start: when another run sharing the token file rotated it
+// meanwhile, the file holds the token that works now. True when it did and the refresh can go again.
+bool Pool::Impl::take_token_from_file() {
+    if (options.refresh_token_file.empty()) {
+        return false;
+    }
+    const auto token = read_token_line(options.refresh_token_file);
+    if (!token || token->empty()) {
+        return false;
+    }
+    bool changed = false;
+    for (const auto& name : workflow.secret_inputs()) {
+        if (core::Json* value = run_inputs.find(name); value != nullptr && value->is_string() && value->as_string() != *token) {
+            *value = *token;
+            changed = true;
+        }
+    }
+    if (changed) {
+        secrets->add(*token);
+        spdlog::info("{}: the refresh token was refused, and the file holds another one (rotated by another run?): "
+                     "refreshing with it", options.refresh_token_file);
+    }
+    return changed;
+}
 
 void Pool::Impl::register_secrets(const TokenContext& context) const {
     for (const auto& [step, outputs] : context.step_outputs) {

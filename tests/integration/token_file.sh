@@ -47,3 +47,24 @@ expect_eq "$status" 3 "exit code with a retired refresh token"
 grep -qF "a run stopped during a refresh (kill -9, a crash), may have retired it" "$work/run.err" ||
   { cat "$work/run.err"; fail "no hint about a retired token"; }
 pass "token file: refused before any refresh, aborted run recorded, retired token explained"
+
+# Two runs share one token file and both read the same token; the first refresh retires it, so the
+# other run's refresh is refused: it reads the file again (the rotated token is there) and goes on.
+stop_sim
+start_sim --refresh-token shared-refresh-token --rotate-refresh-tokens --latency-ms 200
+rm -f "$ONBOARD_DB"
+make_csv 400 "$work/s.csv"
+onboard import "$work/s.csv" >/dev/null
+printf 'shared-refresh-token\n' >"$work/s.tok"
+chmod 600 "$work/s.tok"
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --refresh-token-file "$work/s.tok" --workers 8 --batch-size 50 \
+  >"$work/a.out" 2>"$work/a.err" &
+a=$!
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --refresh-token-file "$work/s.tok" --workers 8 --batch-size 50 \
+  --log-level info >"$work/b.out" 2>"$work/b.err" &
+b=$!
+set +e; wait "$a"; status_a=$?; wait "$b"; status_b=$?; set -e
+expect_eq "$status_a/$status_b" "0/0" "exit codes of two runs sharing a rotating token file: $(cat "$work/a.err" "$work/b.err")"
+expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 400 "succeeded rows"
+expect_one_customer_per_row
+pass "two runs sharing a rotating token file: both finished"
