@@ -21,7 +21,10 @@ const std::string k_open_attempts =
     "MAX(attempts, (SELECT COALESCE(MAX(a.number), 0) FROM attempts a WHERE a.row_id = rows.id))";
 
 // Whether a create of the row was ever sent, in any run, before an `onboard retry` too.
-const std::string k_sent_before = "EXISTS (SELECT 1 FROM attempts a WHERE a.row_id = rows.id AND a.kind = 'create')";
+// A create that may have made the row's customer: any but those answered with a definite refusal
+// ("already exists", a refused token, 429), which created nothing.
+const std::string k_may_have_created = "a.kind = 'create' AND COALESCE(a.error_class, '') NOT IN ('duplicate', 'auth', 'rate_limited')";
+const std::string k_sent_before = "EXISTS (SELECT 1 FROM attempts a WHERE a.row_id = rows.id AND " + k_may_have_created + ")";
 
 // The lease statements that count open attempts, built once (cached() keys statements by address).
 const std::string k_lease_expired_sql =
@@ -271,6 +274,19 @@ bool Store::record(const AttemptRecord& attempt, const RowUpdate& update) {
             scope->commit();
         }
         return held;
+    });
+}
+
+bool Store::created_elsewhere(std::int64_t row_id, std::int64_t run_id) {
+    return guarded("created elsewhere", [&] {
+        static const std::string k_sql = "SELECT EXISTS (SELECT 1 FROM attempts a WHERE a.row_id = ?1 AND "
+                                         "COALESCE(a.run_id, 0) <> ?2 AND " + k_may_have_created + ")";
+        auto& select = cached(k_sql.c_str());
+        ResetOnExit reset(select);
+        select.bind(1, row_id);
+        select.bind(2, run_id);
+        select.executeStep();
+        return select.getColumn(0).getInt() != 0;
     });
 }
 

@@ -244,6 +244,9 @@ public:
     // leaves for its destructor to roll back. False when update.lease_owner no longer holds the
     // row: the attempt is kept as history, the row is left as it is.
     bool record(const AttemptRecord& attempt, const RowUpdate& update);
+    // Whether a create of the row by another run than run_id may have made its customer (a run
+    // stalled past its lease sent it after this one leased the row).
+    bool created_elsewhere(std::int64_t row_id, std::int64_t run_id);
     // The rows this owner holds (in_flight), of those given.
     std::vector<std::int64_t> rows_held(const std::string& owner, const std::vector<std::int64_t>& row_ids);
     // Unix seconds of the row's first create attempt (written ahead or answered), if any.

@@ -386,6 +386,7 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         options.owner = make_owner_tag();
     }
     started = store::now_unix();
+    last_lease_extension = started; // every lease is taken after this
     store.make_commits_durable();
     expire_dead_owners(store);
     run_id = store.begin_run(options.owner, options.api_url, options.workers, options.batch_size);
@@ -401,8 +402,8 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
     double last_dead_check = started;
     while (true) {
         const double now = store::now_unix();
-        if (last_lease_extension > 0 && now - last_lease_extension >= options.lease_seconds) {
-            reclaim_leases(now);
+        if (now - last_lease_extension >= options.lease_seconds) {
+            reclaim_leases(now); // stalled (suspended) before this point: nothing is sent unchecked
         }
         if (interrupts.load() >= 2) {
             stopping = true; // nothing more is written ahead
@@ -447,7 +448,9 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         if (after - last_flush >= k_flush_every_seconds) {
             flush();
         }
-        if (after - last_lease_extension >= options.lease_seconds / 3) {
+        if (after - last_lease_extension >= options.lease_seconds) {
+            reclaim_leases(after); // stalled (suspended) in the wait: the leases may have lapsed
+        } else if (after - last_lease_extension >= options.lease_seconds / 3) {
             flush();
             store.extend_leases(options.owner, after + options.lease_seconds);
             last_lease_extension = after;

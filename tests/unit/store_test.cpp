@@ -655,3 +655,43 @@ TEST_CASE("a requeued row is known to have been sent before, though its allowanc
     CHECK(rows[0].sent_before);
     CHECK_FALSE(rows[1].sent_before);
 }
+
+TEST_CASE("only a create that may have made the customer counts as sent before, and from another run as created "
+          "elsewhere",
+          "[store]") {
+    Store db(":memory:");
+    const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
+    const auto other = db.begin_run("them", "http://127.0.0.1:1", 1, 10);
+    const auto id = db.create_import(info("a.csv", "sha"));
+    db.queue_row(id, new_row(2, "Taken", std::nullopt));
+    db.queue_row(id, new_row(3, "Open", std::nullopt));
+    std::vector<store::LeasedRow> rows;
+    db.lease_batch(run, "me", 2, 1000, 60, std::nullopt, rows);
+    REQUIRE(rows.size() == 2);
+    // "Already exists": that create made nothing.
+    store::AttemptRecord refused;
+    refused.row_id = rows[0].id;
+    refused.run_id = run;
+    refused.started_at = store::now_iso8601();
+    refused.outcome = "failed";
+    refused.error_class = "duplicate";
+    store::RowUpdate failed;
+    failed.row_id = rows[0].id;
+    failed.state = "failed";
+    failed.error_class = "duplicate";
+    db.record(refused, failed);
+    // Another run's create written ahead for the second row, its answer never recorded.
+    store::AttemptRecord sending;
+    sending.row_id = rows[1].id;
+    sending.run_id = other;
+    db.record_sending(sending);
+    CHECK_FALSE(db.created_elsewhere(rows[0].id, other));
+    CHECK(db.created_elsewhere(rows[1].id, run));
+    CHECK_FALSE(db.created_elsewhere(rows[1].id, other));
+    db.release_leases("me");
+    db.database().exec("UPDATE rows SET state = 'pending', attempts_before_retry = attempts WHERE state = 'failed'");
+    db.lease_batch(run, "me", 2, 1001, 60, std::nullopt, rows);
+    REQUIRE(lines_of(rows) == std::vector<std::int64_t>{2, 3});
+    CHECK_FALSE(rows[0].sent_before); // a retry of a row refused as a duplicate is not ours to find
+    CHECK(rows[1].sent_before);
+}
