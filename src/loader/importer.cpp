@@ -28,8 +28,14 @@ struct FileDigest {
 // Size and SHA-256 of the file's bytes, read in chunks.
 FileDigest digest_file(const std::string& path) {
     std::error_code error;
-    if (std::filesystem::is_directory(path, error)) {
+    const auto type = std::filesystem::status(path, error).type();
+    if (type == std::filesystem::file_type::directory) {
         throw InputError(path, 0, "is a directory, not a CSV file");
+    }
+    if (!error && type != std::filesystem::file_type::regular && type != std::filesystem::file_type::not_found) {
+        // Opening a FIFO would wait for a writer; a pipe's bytes could not be read a second time.
+        throw InputError(path, 0, "is not a regular file (a pipe, FIFO or device): the import reads a file twice "
+                                  "(its digest recognises a file imported before); save it to a file first");
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
@@ -660,6 +662,16 @@ TEST_CASE("the header's problems stop the import with the reader's message", "[l
                       wide + ":1: header: field 2 is longer than 65536 bytes");
     CHECK_THROWS_WITH(import_recounted(seed_options(dir.path.string()), db),
                       dir.path.string() + ": is a directory, not a CSV file");
+    CHECK(column(db, "SELECT COUNT(*) FROM imports") == "0");
+}
+
+TEST_CASE("a FIFO is refused at once rather than waited on: the import reads its file twice", "[loader]") {
+    TempDir dir;
+    store::Store db(":memory:");
+    const std::string fifo = (dir.path / "pipe.csv").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(import_recounted(seed_options(fifo), db),
+                      Catch::Contains(fifo + ": is not a regular file (a pipe, FIFO or device)"));
     CHECK(column(db, "SELECT COUNT(*) FROM imports") == "0");
 }
 
