@@ -383,7 +383,14 @@ int run(int argc, char** argv) {
         }
         return exit_code;
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? k_exit_ok : k_exit_usage;
+        if (app.exit(e) != 0) {
+            return k_exit_usage;
+        }
+        if (const std::string problem = stdout_problem(); !problem.empty()) { // --help, --version
+            std::cerr << "error: " << problem << '\n';
+            return k_exit_usage;
+        }
+        return k_exit_ok;
     } catch (const InputError& e) {
         std::cerr << "error: " << e.what() << '\n';
         return k_exit_usage;

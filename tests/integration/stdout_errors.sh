@@ -28,5 +28,10 @@ check_full query "SELECT * FROM rows"
 check_full check
 check_full import "$work/d.csv"
 check_full run --api-url "$url" --no-progress --json
+for flag in --help --version; do # written by CLI11: the error may be reported as EIO
+  set +e; "$ONBOARD_BIN" "$flag" >/dev/full 2>"$work/err"; code=$?; set -e
+  expect_eq "$code" 2 "exit code of onboard $flag >/dev/full"
+  grep -qF "cannot write to stdout" "$work/err" || { cat "$work/err"; fail "onboard $flag >/dev/full: no message"; }
+done
 check_full run --api-url "$url" --no-progress
 pass "a failed write to stdout is exit 2 for every command"
