@@ -255,12 +255,11 @@ void Pool::Impl::on_context_step(const std::shared_ptr<ContextJob>& job, const h
         }
         return;
     }
-    if (result.error_class == "auth" && !job->token_file_read_again) {
-        job->token_file_read_again = true;
-        if (take_token_from_file()) {
-            context_jobs.push_front(job);
-            return;
-        }
+    if (result.error_class == "auth" && job->token_file_rereads == 0 && !options.refresh_token_file.empty()) {
+        // The run that rotated the token may still be saving it: look at the file again shortly.
+        job->token_file_rereads = 1;
+        job_timers.emplace(store::now_unix() + k_token_file_recheck_seconds, job);
+        return;
     }
     if (result.error_class == "auth" || !result.retryable) {
         abort("step \"" + step.id + "\" failed (" + result.error_class + "): " + result.error_message +

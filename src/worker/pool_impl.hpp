@@ -35,6 +35,9 @@ inline constexpr double k_written_ahead_seconds = 0.25;
 // A reconciling lookup only reads, so it is retried in the run at least this often even under a
 // low --max-attempts (which counts creates): else a row stays outcome_unknown until the next run.
 inline constexpr int k_min_lookup_tries = 5;
+// After a refused refresh, how long another run sharing the token file gets to save the token it
+// rotated ours into before the file is read again.
+inline constexpr double k_token_file_recheck_seconds = 1.0;
 
 inline std::uint64_t pick_seed(std::uint64_t seed) {
     return seed != 0 ? seed : std::random_device{}();

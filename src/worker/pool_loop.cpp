@@ -53,6 +53,10 @@ void Pool::Impl::start_context_job() {
     }
     std::shared_ptr<ContextJob> job = context_jobs.front();
     context_jobs.pop_front();
+    if (job->token_file_rereads == 1) {
+        job->token_file_rereads = 2;
+        take_token_from_file();
+    }
     workflow::Context context;
     context.inputs = run_inputs;
     context.step_outputs = job->outputs;

@@ -62,7 +62,9 @@ struct ContextJob {
     std::size_t step = 0;
     std::map<std::string, core::Json> outputs;
     int attempts = 0;
-    bool token_file_read_again = false; // after a refused refresh (another run may have rotated it)
+    // After a refused refresh: 1 = read the token file again before the next try (another run
+    // sharing it may have rotated the token), 2 = done, a refusal now stops the run.
+    int token_file_rereads = 0;
 };
 
 // An exchange in flight.
