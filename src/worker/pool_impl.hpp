@@ -178,7 +178,14 @@ struct Pool::Impl {
         }
         std::int64_t taken_over = 0;
         for (const auto& [attempt, update] : records) {
-            taken_over += store.record(attempt, update) ? 0 : 1;
+            if (store.record(attempt, update)) {
+                continue;
+            }
+            // The other run's result stands: this run did not succeed or fail the row after all.
+            ++taken_over;
+            totals.succeeded -= update.state == "succeeded" ? 1 : 0;
+            totals.reconciled -= update.state == "succeeded" && update.reconciled ? 1 : 0;
+            totals.failed -= update.state == "failed" ? 1 : 0;
         }
         if (taken_over > 0) {
             totals.taken_over += taken_over;

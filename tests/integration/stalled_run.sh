@@ -25,6 +25,8 @@ expect_eq "$status" 0 "exit code of a last run: $(cat "$work/run.err")"
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 600 "succeeded rows"
 expect_one_customer_per_row
 grep -q "stalled past its lease" "$work/a.err" || fail "the suspended run did not drop the rows taken over: $(cat "$work/a.err")"
+# No row failed, so neither run may say it failed any (their late answers lost to the other run).
+grep -q "^run: .* 0 failed" "$work/a.out" || fail "the suspended run counts rows it did not fail: $(head -1 "$work/a.out")"
 pass "a run suspended past its lease left $held rows to the other run (exits $status_a/$status_b)"
 
 # The same with several rows per request (a review found ~100 rows failed as duplicate there: the
