@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -44,25 +45,6 @@ std::size_t jwt_length_at(std::string_view text, std::size_t pos) {
     return dots == 2 ? end - pos : 0;
 }
 
-// `text` percent-encoded as workflow::Runner encodes query, path and form values (RFC 3986 unreserved
-// characters kept, the rest %XX in upper case).
-std::string percent_encoded(std::string_view text) {
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += k_hex[byte >> 4];
-            out += k_hex[byte & 15];
-        }
-    }
-    return out;
-}
-
 // The forms in which a secret can appear in text onboard writes or logs: as it is, inside a JSON
 // string (a request body: `\\` for `\`, `\"` for `"`; some servers also write `/` as `\/`) and
 // percent-encoded (a query parameter or a form body).
@@ -74,7 +56,7 @@ std::vector<std::string> encoded_forms(const std::string& secret) {
     for (const char c : json) {
         json_slashes += c == '/' ? std::string("\\/") : std::string(1, c);
     }
-    return {secret, json, json_slashes, percent_encoded(secret)};
+    return {secret, json, json_slashes, percent_encode(secret)};
 }
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {

@@ -79,6 +79,23 @@ std::string replace_invalid_utf8(std::string_view text) {
     return out;
 }
 
+std::string percent_encode(std::string_view text) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += k_hex[byte >> 4];
+            out += k_hex[byte & 15];
+        }
+    }
+    return out;
+}
+
 std::string hex(const unsigned char* bytes, std::size_t count) {
     static constexpr char k_digits[] = "0123456789abcdef";
     std::string out;

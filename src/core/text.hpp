@@ -15,6 +15,10 @@ std::string printable(std::string_view text);
 // must be UTF-8 (JSON, a table); `text` itself when it is well-formed.
 std::string replace_invalid_utf8(std::string_view text);
 
+// `text` percent-encoded for a URL query, path or form value: RFC 3986 unreserved characters kept,
+// every other byte %XX in upper case.
+std::string percent_encode(std::string_view text);
+
 // `count` bytes as lower-case hex, two digits each (digests).
 std::string hex(const unsigned char* bytes, std::size_t count);
 

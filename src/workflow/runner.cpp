@@ -1,28 +1,13 @@
 #include "workflow/runner.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 
 namespace onboard::workflow {
 
 namespace {
-
-std::string percent_encode(std::string_view text) {
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += k_hex[byte >> 4];
-            out += k_hex[byte & 15];
-        }
-    }
-    return out;
-}
 
 core::Json build_payload(const Payload& payload, const Scope& scope) {
     switch (payload.kind) {
@@ -81,7 +66,8 @@ std::string encode_body(const Step& step, const core::Json& body) {
     if (step.content_type == "application/x-www-form-urlencoded" && body.is_object()) {
         std::string out;
         for (std::size_t i = 0; i < body.size(); ++i) {
-            out += (i == 0 ? "" : "&") + percent_encode(body.keys()[i]) + "=" + percent_encode(to_text(body.items()[i]));
+            out += (i == 0 ? "" : "&") + core::percent_encode(body.keys()[i]) + "=" +
+                   core::percent_encode(to_text(body.items()[i]));
         }
         return out;
     }
@@ -121,11 +107,12 @@ http::Request Runner::build_request(const Step& step, const Context& context) co
             request.headers.emplace_back(parameter.name, value);
             has_accept = has_accept || parameter.name == "Accept" || parameter.name == "accept";
         } else if (parameter.in == "query") {
-            query += (query.empty() ? "?" : "&") + percent_encode(parameter.name) + "=" + percent_encode(value);
+            query += (query.empty() ? "?" : "&") + core::percent_encode(parameter.name) + "=" +
+                     core::percent_encode(value);
         } else {
             const std::string placeholder = "{" + parameter.name + "}";
             for (auto at = path.find(placeholder); at != std::string::npos; at = path.find(placeholder)) {
-                path.replace(at, placeholder.size(), percent_encode(value));
+                path.replace(at, placeholder.size(), core::percent_encode(value));
             }
         }
     }
