@@ -323,25 +323,25 @@ void Pool::Impl::reclaim_leases(double now) {
     for (const auto& [tag, exchange] : exchanges) {
         in_flight.insert(exchange.rows.begin(), exchange.rows.end());
     }
+    std::vector<Row*> unsent;
     std::vector<std::int64_t> ids;
     for (const auto& batch : batches) {
         for (const auto& row : batch->rows) {
             if (!row->done && in_flight.count(row.get()) == 0) {
+                unsent.push_back(row.get());
                 ids.push_back(row->leased.id);
             }
         }
     }
     const auto held_ids = store.rows_held(options.owner, ids);
-    const std::unordered_set<std::int64_t> held(held_ids.begin(), held_ids.end());
-    if (held.size() == ids.size()) {
+    if (held_ids.size() == ids.size()) {
         return;
     }
+    const std::unordered_set<std::int64_t> held(held_ids.begin(), held_ids.end());
     std::unordered_set<const Row*> lost;
-    for (const auto& batch : batches) {
-        for (const auto& row : batch->rows) {
-            if (!row->done && in_flight.count(row.get()) == 0 && held.count(row->leased.id) == 0) {
-                lost.insert(row.get());
-            }
+    for (Row* row : unsent) {
+        if (held.count(row->leased.id) == 0) {
+            lost.insert(row);
         }
     }
     const auto is_lost = [&](const Row* row) { return lost.count(row) != 0; };
@@ -351,14 +351,16 @@ void Pool::Impl::reclaim_leases(double now) {
     for (auto it = row_timers.begin(); it != row_timers.end();) {
         it = is_lost(it->second) ? row_timers.erase(it) : std::next(it);
     }
-    for (const Row* row : lost) {
-        Row& taken = const_cast<Row&>(*row);
-        cancel_write_ahead(taken);
-        finish_row(taken); // may free its batch
+    for (Row* row : unsent) {
+        if (lost.count(row) != 0) {
+            cancel_write_ahead(*row);
+            finish_row(*row); // may free its batch, once its last open row (this or a later one) is done
+        }
     }
     flush();
     totals.taken_over += static_cast<std::int64_t>(lost.size());
-    spdlog::warn("this run was stalled past its lease: {} row{} taken over by another run meanwhile {} left to it, unsent",
+    spdlog::warn("this run was stalled past its lease: {} row{} taken over by another run meanwhile {} "
+                 "left to it, unsent",
                  lost.size(), lost.size() == 1 ? "" : "s", lost.size() == 1 ? "is" : "are");
 }
 
