@@ -6,6 +6,7 @@
 #include "cli/report_commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "http/url.hpp"
 #include "loader/importer.hpp"
 #include "report/filter.hpp"
 #include "report/retry.hpp"
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +50,7 @@ struct RunCommand {
     worker::PoolOptions pool;
     std::string api_url;
     std::string refresh_token_file;
+    bool refresh_token_argument = false; // --refresh-token given: refused, its value never echoed
     std::int64_t import_id = 0;
     bool retry_failed = false;
     bool json = false;
@@ -135,18 +138,19 @@ int run_check(const GlobalOptions& global) {
     return k_exit_ok;
 }
 
-// The refresh token goes to this host: https, or plain http to this machine's loopback only.
+// The refresh token goes to this host: https, or plain http to this machine's loopback only. The
+// URL is read by libcurl's own parser, so the host checked is the one libcurl connects to.
 void check_api_url(const std::string& url) {
-    const auto scheme_end = url.find("://");
-    const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
-    if (scheme != "https" && scheme != "http") {
+    const std::optional<http::UrlParts> parts = http::parse_url(url);
+    if (!parts || (parts->scheme != "https" && parts->scheme != "http")) {
         throw UsageError("--api-url \"" + url + "\": give an https:// URL (e.g. https://app.prismatic.io)");
     }
-    std::string host = url.substr(scheme_end + 3);
-    host = host.substr(0, host.find('/'));
-    const bool bracketed = !host.empty() && host.front() == '[';
-    host = bracketed ? host.substr(1, host.find(']') - 1) : host.substr(0, host.rfind(':'));
-    if (scheme == "http" && host != "127.0.0.1" && host != "::1" && host != "localhost") {
+    if (parts->has_userinfo) {
+        // libcurl would send it as Basic credentials, and "http://127.0.0.1@host" is not loopback.
+        throw UsageError("--api-url \"" + url + "\": a user name or password in the URL is not used; give the "
+                         "address alone");
+    }
+    if (parts->scheme == "http" && !http::is_loopback_host(parts->host)) {
         throw UsageError("--api-url \"" + url + "\": plain http would send the refresh token in clear text; use https");
     }
 }
@@ -185,8 +189,8 @@ void check_numeric_options(const worker::PoolOptions& options) {
         {"--batch-size", options.batch_size >= 1},
         {"--rows-per-request", options.rows_per_request >= 1},
         {"--max-attempts", options.max_attempts >= 1},
-        {"--timeout", options.timeout_seconds > 0},
-        {"--lease-seconds", options.lease_seconds > 0},
+        {"--timeout", std::isfinite(options.timeout_seconds) && options.timeout_seconds > 0},
+        {"--lease-seconds", std::isfinite(options.lease_seconds) && options.lease_seconds > 0},
         {"--max-auth-failures", options.max_auth_failures >= 1},
     };
     for (const auto& [name, ok] : positive) {
@@ -194,8 +198,8 @@ void check_numeric_options(const worker::PoolOptions& options) {
             throw UsageError(std::string(name) + " must be positive");
         }
     }
-    if (options.rate < 0) {
-        throw UsageError("--rate must be 0 (unlimited) or more");
+    if (!std::isfinite(options.rate) || options.rate < 0) {
+        throw UsageError("--rate must be a number of requests per second: 0 (unlimited) or more");
     }
 }
 
@@ -216,6 +220,10 @@ std::string refused_token_hint(const std::string& token_file, const std::string&
 
 int run_run(const GlobalOptions& global, RunCommand& command) {
     keep_secrets_out_of_core_dumps();
+    if (command.refresh_token_argument) {
+        throw UsageError("--refresh-token: a token on the command line is visible to every user of this machine "
+                         "(ps) and kept in shell history; set PRISMATIC_REFRESH_TOKEN or pass --refresh-token-file");
+    }
     if (!command.log_file.empty()) {
         refuse_database_as_output(command.log_file, global.db, "run --log-file");
     }
@@ -310,6 +318,10 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
         ->envname("PRISMATIC_URL");
     sub->add_option("--refresh-token-file", command.refresh_token_file,
                     "file holding the refresh token (else env PRISMATIC_REFRESH_TOKEN)");
+    // Not an option: without it, CLI11 would print the token back as an unexpected argument.
+    sub->add_option_function<std::string>("--refresh-token", [&command](const std::string&) {
+           command.refresh_token_argument = true;
+       })->group("");
     sub->add_option("--import", command.import_id, "only rows of this import");
     sub->add_option("--rows-per-request", pool.rows_per_request,
                     "rows' mutations per GraphQL document, under aliases (1: one row per request)")
@@ -357,6 +369,9 @@ void refuse_database_as_output(const std::string& path, const std::string& db, c
 }
 
 int run(int argc, char** argv) {
+    // A closed pipe (`onboard run ... | head`) makes writes fail with EPIPE instead of killing a run
+    // with rows in flight; the output checks then report it.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"onboard: create Prismatic customers from a CSV, exactly once, and know what happened to every row"};
     app.set_version_flag("--version", std::string("onboard ") + ONBOARD_VERSION);
     app.require_subcommand(1);

@@ -157,7 +157,11 @@ core::Json collect_run_inputs(const workflow::Workflow& workflow, const std::str
         }
         std::string value = take_env_secret(env_name_for(input.name).c_str());
         if (looks_like_refresh_token(input.name)) {
-            const std::string from_env = take_env_secret("PRISMATIC_REFRESH_TOKEN");
+            std::string from_env = take_env_secret("PRISMATIC_REFRESH_TOKEN");
+            // As from the token file: `export PRISMATIC_REFRESH_TOKEN="$(cat f; echo)"` keeps a line end.
+            while (!from_env.empty() && (from_env.back() == '\n' || from_env.back() == '\r')) {
+                from_env.pop_back();
+            }
             if (!token_file.empty()) {
                 value = read_token_file(token_file);
             } else if (value.empty()) {

@@ -34,4 +34,15 @@ for flag in --help --version; do # written by CLI11: the error may be reported a
   grep -qF "cannot write to stdout" "$work/err" || { cat "$work/err"; fail "onboard $flag >/dev/full: no message"; }
 done
 check_full run --api-url "$url" --no-progress
-pass "a failed write to stdout is exit 2 for every command"
+# A closed pipe (`onboard run ... | head -1`) is a failed write too: SIGPIPE does not kill the run with
+# rows in flight; it ends every row, then exits 2.
+awk 'BEGIN { print "name,externalId"; for (i = 1; i <= 300; i++) printf "Pipe %d,pipe-%d\n", i, i }' >"$work/pipe.csv"
+"$ONBOARD_BIN" import "$work/pipe.csv" --db "$work/pipe.db" >/dev/null
+set +e
+"$ONBOARD_BIN" run --db "$work/pipe.db" --api-url "$url" --no-progress --log-level trace --workers 4 2>&1 | head -1 >/dev/null
+code=${PIPESTATUS[0]}
+set -e
+expect_eq "$code" 2 "exit code of onboard run | head -1"
+expect_eq "$(sqlite3 "$work/pipe.db" "SELECT state || ' ' || count(*) FROM rows GROUP BY state")" "succeeded 300" \
+  "rows of a run writing into a closed pipe"
+pass "a failed write to stdout (a full disk, a closed pipe) is exit 2 for every command"

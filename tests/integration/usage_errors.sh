@@ -26,13 +26,26 @@ expect_usage_error "cannot create the database: no directory \"$work/nowhere\"" 
 expect_usage_error "give an https:// URL" onboard run --api-url 127.0.0.1:9
 expect_usage_error "give an https:// URL" onboard run --api-url file:///etc/passwd
 expect_usage_error "plain http would send the refresh token in clear text" onboard run --api-url http://example.com
+# The host checked is the one libcurl connects to: what comes before an "@" is a user name, not the host.
+# (--rate -1 is checked after the URL: a binary that let such a URL through still sends nothing.)
+for disguised in "http://localhost:1@192.0.2.1" "http://127.0.0.1:80@192.0.2.1/" "https://user:secret@192.0.2.1"; do
+  expect_usage_error "a user name or password in the URL is not used" onboard run --api-url "$disguised" --rate -1
+done
+expect_usage_error "plain http would send the refresh token in clear text" \
+  onboard run --api-url "http://127.0.0.1.example.com" --rate -1
+# A token typed on the command line is refused without being printed back.
+expect_usage_error "set PRISMATIC_REFRESH_TOKEN or pass --refresh-token-file" \
+  onboard run --api-url http://127.0.0.1:9 --refresh-token typed-secret-4711
+! grep -qF "typed-secret-4711" "$work/err" "$work/out" || fail "the token typed as an argument was printed"
+expect_usage_error "--rate must be a number" onboard run --api-url http://127.0.0.1:9 --rate nan
+expect_usage_error "--timeout must be positive" onboard run --api-url http://127.0.0.1:9 --timeout inf
 expect_usage_error "--log-level: bogus not in" onboard status --log-level bogus
 expect_usage_error "run: no import with id 9" onboard run --api-url http://127.0.0.1:9 --import 9
 expect_usage_error "$work/no-token: cannot read the refresh token file (No such file or directory)" \
   onboard run --api-url http://127.0.0.1:9 --refresh-token-file "$work/no-token"
 # A token file others can read is used, with a warning; here the negative --rate stops the run first.
 printf 'not-a-real-token\n' >"$work/shared-token"; chmod 644 "$work/shared-token"
-expect_usage_error "--rate must be 0 (unlimited) or more" \
+expect_usage_error "--rate must be a number of requests per second: 0 (unlimited) or more" \
   onboard run --api-url http://127.0.0.1:9 --refresh-token-file "$work/shared-token" --rate -5
 grep -qF "the refresh token file can be read by other users (mode 0644); chmod 600 it" "$work/err" ||
   { cat "$work/err"; fail "no warning about the token file's mode"; }

@@ -1,5 +1,6 @@
 #include "core/json.hpp"
 #include "http/client.hpp"
+#include "http/url.hpp"
 #include "sim/server.hpp"
 #include "sim/simulator.hpp"
 
@@ -242,4 +243,33 @@ TEST_CASE("a POST whose reused connection dies unanswered is not resent by libcu
     CHECK(stats.find("mutations")->as_int() == 1);
     CHECK(stats.find("duplicates_rejected")->as_int() == 0);
     CHECK(stats.find("customers")->as_int() == 1);
+}
+
+TEST_CASE("parse_url reads a URL as libcurl connects to it", "[http]") {
+    using onboard::http::is_loopback_host;
+    using onboard::http::parse_url;
+    const auto plain = parse_url("HTTP://127.0.0.1:8080/api");
+    REQUIRE(plain);
+    CHECK(plain->scheme == "http");
+    CHECK(plain->host == "127.0.0.1");
+    CHECK_FALSE(plain->has_userinfo);
+    const auto v6 = parse_url("http://[::1]:9/");
+    REQUIRE(v6);
+    CHECK(v6->host == "::1");
+    CHECK(is_loopback_host(v6->host));
+    // Before an "@" is a user name: the host contacted is the one after it.
+    const auto disguised = parse_url("http://localhost:1@192.0.2.1/");
+    REQUIRE(disguised);
+    CHECK(disguised->host == "192.0.2.1");
+    CHECK(disguised->has_userinfo);
+    CHECK_FALSE(is_loopback_host(disguised->host));
+    const auto with_password = parse_url("https://user:secret@example.com");
+    REQUIRE(with_password);
+    CHECK(with_password->has_userinfo);
+    CHECK(with_password->host == "example.com");
+    const auto no_scheme = parse_url("127.0.0.1:9"); // no scheme is guessed
+    CHECK((!no_scheme || (no_scheme->scheme != "http" && no_scheme->scheme != "https")));
+    CHECK_FALSE(parse_url("not a url"));
+    CHECK(is_loopback_host("LOCALHOST"));
+    CHECK_FALSE(is_loopback_host("127.0.0.1.example.com"));
 }
