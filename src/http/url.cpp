@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 
 namespace onboard::http {
@@ -12,6 +13,12 @@ namespace {
 struct UrlHandleDeleter {
     void operator()(CURLU* handle) const { curl_url_cleanup(handle); }
 };
+
+std::string lower_case(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
 
 std::optional<std::string> url_part(CURLU* handle, CURLUPart part) {
     char* value = nullptr;
@@ -28,13 +35,12 @@ std::optional<std::string> url_part(CURLU* handle, CURLUPart part) {
 std::optional<UrlParts> parse_url(const std::string& url) {
     std::unique_ptr<CURLU, UrlHandleDeleter> handle(curl_url());
     // No guessed scheme: "example.com" is not taken for http://example.com.
-    if (!handle || curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+    if (!handle || curl_url_set(handle.get(), CURLUPART_URL, url.c_str(),
+                                CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
         return std::nullopt;
     }
     UrlParts parts;
-    parts.scheme = url_part(handle.get(), CURLUPART_SCHEME).value_or("");
-    std::transform(parts.scheme.begin(), parts.scheme.end(), parts.scheme.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    parts.scheme = lower_case(url_part(handle.get(), CURLUPART_SCHEME).value_or(""));
     parts.host = url_part(handle.get(), CURLUPART_HOST).value_or("");
     if (parts.host.size() >= 2 && parts.host.front() == '[' && parts.host.back() == ']') {
         parts.host = parts.host.substr(1, parts.host.size() - 2);
@@ -45,8 +51,7 @@ std::optional<UrlParts> parse_url(const std::string& url) {
 }
 
 bool is_loopback_host(const std::string& host) {
-    std::string lower = host;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string lower = lower_case(host);
     return lower == "127.0.0.1" || lower == "::1" || lower == "localhost";
 }
 

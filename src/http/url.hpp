@@ -7,8 +7,8 @@ namespace onboard::http {
 
 // A URL as libcurl will read it when it connects: the host checked is the host contacted.
 struct UrlParts {
-    std::string scheme;   // lower case
-    std::string host;     // without the brackets of an IPv6 literal
+    std::string scheme;        // lower case
+    std::string host;          // without the brackets of an IPv6 literal
     bool has_userinfo = false; // "user@" or "user:password@" before the host
 };
 
