@@ -39,6 +39,11 @@ std::atomic<int> g_interrupts{0};
 
 extern "C" void on_interrupt(int) { g_interrupts.fetch_add(1); }
 
+// For import and run: a closed pipe (`onboard run ... | head`) makes writes fail with EPIPE instead
+// of killing the command with rows in flight; the output checks report it at the end (exit 2). The
+// read-only commands keep the default, and end quietly under `| head` as other tools do.
+void ignore_closed_pipes() { std::signal(SIGPIPE, SIG_IGN); }
+
 struct ImportCommand {
     std::string file;
     std::vector<std::string> maps;
@@ -101,6 +106,7 @@ int run_import(const GlobalOptions& global, const ImportCommand& command) {
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     std::signal(SIGHUP, on_interrupt); // the terminal closed: stop as cleanly as for SIGTERM
+    ignore_closed_pipes();
     options.stop = &g_interrupts;
     const loader::ImportSummary summary = loader::import_csv(options, store);
     progress.finish();
@@ -257,6 +263,7 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
     std::signal(SIGHUP, on_interrupt); // the terminal closed: stop as cleanly as for SIGTERM
+    ignore_closed_pipes();
     std::string token_file_at_start;
     if (!options.refresh_token_file.empty()) {
         std::ifstream in(options.refresh_token_file);
@@ -369,9 +376,6 @@ void refuse_database_as_output(const std::string& path, const std::string& db, c
 }
 
 int run(int argc, char** argv) {
-    // A closed pipe (`onboard run ... | head`) makes writes fail with EPIPE instead of killing a run
-    // with rows in flight; the output checks then report it.
-    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"onboard: create Prismatic customers from a CSV, exactly once, and know what happened to every row"};
     app.set_version_flag("--version", std::string("onboard ") + ONBOARD_VERSION);
     app.require_subcommand(1);
