@@ -221,9 +221,12 @@ ResultSet select_rows(store::Store& store, const RowFilter& filter) {
     result.drop_order = {11, 0, 10, 1, 8, 9, 5};
     SqlWhere where;
     where.add(filter, "r");
+    // A malformed record's name and externalId are positional guesses (its fields may be shifted):
+    // left empty, as in `export --failed`, whose `record` column holds the text.
     SQLite::Statement select(
         store.database(),
-        "SELECT r.id, r.import_id, r.line, r.state, r.name, r.external_id, r.error_class, "
+        "SELECT r.id, r.import_id, r.line, r.state, CASE WHEN r.raw_record IS NULL THEN r.name END, "
+        "CASE WHEN r.raw_record IS NULL THEN r.external_id END, r.error_class, "
         "r.error_message, r.attempts, r.customer_id, r.reconciled, r.updated_at FROM rows r" +
             where.text() + " ORDER BY r.import_id, r.line, r.id");
     where.bind(select);

@@ -80,6 +80,13 @@ expect_eq "$(onboard report --format jsonl | wc -l)" 5 "jsonl lines"
 expect_eq "$(onboard report --status rejected --format csv | tr -d '\r' | tail -n +2 | cut -d, -f3,4,7)" \
   "7,rejected,invalid_input" "report --status"
 expect_eq "$(onboard report --class duplicate --import 1 --format jsonl | jq -r .name)" "Taken Co" "report --class"
+# A malformed record's name and externalId would be positional guesses ("Blue Heron, Inc.,BH-002,US"
+# read as name "Blue Heron"): left empty, as in export --failed.
+onboard import "$SOURCE_DIR/samples/bad/ragged.csv" --db "$work/ragged.db" >/dev/null || true
+expect_eq "$(onboard report --db "$work/ragged.db" --status rejected --format jsonl | jq -c '[.line, .name, .external_id]' | tr '\n' ' ')" \
+  "[3,null,null] [4,null,null] [6,null,null] " "report of malformed records"
+expect_eq "$(onboard report --db "$work/ragged.db" --status pending --format jsonl | jq -r .name | head -1)" "Alder & Finch" \
+  "report of a well-formed row of the same file"
 expect_fails 2 'report: unknown failure class "bogus" (expected one of invalid_input, validation, duplicate, graphql, auth, rate_limited, server, network, outcome_unknown, stale_copy)' \
   onboard report --class bogus
 expect_fails 2 'report: unknown format "xml" (expected table, csv, json or jsonl)' onboard report --format xml
