@@ -4,6 +4,7 @@
 #include "core/text.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <charconv>
 #include <cstdlib>
 #include <sys/ioctl.h>
@@ -33,6 +34,12 @@ std::string cell_text(const core::Json& value) {
         return value.as_bool() ? "true" : "false";
     case core::Json::Type::string:
         return value.as_string();
+    case core::Json::Type::number:
+        if (!std::isfinite(value.as_double())) {
+            // As the sqlite3 shell prints them: JSON's null would read as SQL NULL (an empty cell).
+            return std::isnan(value.as_double()) ? "NaN" : value.as_double() > 0 ? "Inf" : "-Inf";
+        }
+        return value.dump();
     default:
         return value.dump();
     }

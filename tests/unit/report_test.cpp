@@ -9,6 +9,8 @@
 #include <SQLiteCpp/Statement.h>
 #include <atomic>
 #include <catch2/catch.hpp>
+
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -184,6 +186,14 @@ TEST_CASE("csv output neutralises every text cell a spreadsheet would run as a f
                          "'\tx,-5\r\n"
                          "\"'\rx\",-5\r\n"
                          "plain,-5\r\n");
+}
+
+TEST_CASE("csv and table cells show infinities as the sqlite3 shell does, not as an empty NULL", "[report]") {
+    ResultSet result;
+    result.columns = {"big", "small", "none"};
+    result.rows.push_back({Json(HUGE_VAL), Json(-HUGE_VAL), Json()});
+    CHECK(csv(result) == "big,small,none\r\nInf,-Inf,\r\n");
+    CHECK(onboard::report::format_table(result, 0, false).find("Inf") != std::string::npos);
 }
 
 TEST_CASE("round-trip csv writes verbatim columns as they are and still neutralises the others",
