@@ -328,7 +328,9 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
     // Not an option: without it, CLI11 would print the token back as an unexpected argument.
     sub->add_option_function<std::string>("--refresh-token", [&command](const std::string&) {
            command.refresh_token_argument = true;
-       })->group("");
+       })
+        ->expected(0, 1)
+        ->group("");
     sub->add_option("--import", command.import_id, "only rows of this import");
     sub->add_option("--rows-per-request", pool.rows_per_request,
                     "rows' mutations per GraphQL document, under aliases (1: one row per request)")
