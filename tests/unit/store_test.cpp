@@ -1,14 +1,18 @@
 #include "core/error.hpp"
 #include "store/migrations.hpp"
 #include "store/store.hpp"
+#include "store/writer.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 using namespace onboard;
@@ -694,4 +698,55 @@ TEST_CASE("only a create that may have made the customer counts as sent before, 
     REQUIRE(lines_of(rows) == std::vector<std::int64_t>{2, 3});
     CHECK_FALSE(rows[0].sent_before); // a retry of a row refused as a duplicate is not ours to find
     CHECK(rows[1].sent_before);
+}
+
+TEST_CASE("the writer runs work on a thread of its own and collect waits for it", "[store][writer]") {
+    Store store(":memory:");
+    std::atomic<int> done_calls{0};
+    store::Writer writer(store, [&] { ++done_calls; });
+    CHECK_FALSE(writer.busy());
+    writer.collect(); // nothing started: no wait, no error
+    std::thread::id worked_on;
+    std::int64_t run_id = 0;
+    writer.start([&](Store& target) {
+        worked_on = std::this_thread::get_id();
+        run_id = target.begin_run("host:1:2", "http://127.0.0.1:1", 4, 10);
+    });
+    CHECK(writer.busy());
+    writer.collect();
+    CHECK_FALSE(writer.busy());
+    CHECK(writer.finished());
+    CHECK(worked_on != std::this_thread::get_id());
+    CHECK(run_id == 1);
+    CHECK(done_calls == 1);
+    // The store is the caller's again: what the writer wrote is there.
+    CHECK(store.database().execAndGet("SELECT owner FROM runs").getString() == "host:1:2");
+}
+
+TEST_CASE("the writer's error is rethrown by collect, and it takes more work after", "[store][writer]") {
+    Store store(":memory:");
+    store::Writer writer(store, {});
+    writer.start([](Store&) { throw StoreError("record attempt: no row 7"); });
+    CHECK_THROWS_WITH(writer.collect(), "record attempt: no row 7");
+    CHECK_FALSE(writer.busy());
+    int runs = 0;
+    writer.start([&](Store&) { ++runs; });
+    writer.collect();
+    CHECK(runs == 1);
+}
+
+TEST_CASE("the writer reports its work finished before it is collected", "[store][writer]") {
+    Store store(":memory:");
+    std::mutex gate;
+    std::unique_lock hold(gate);
+    store::Writer writer(store, {});
+    writer.start([&](Store&) { std::lock_guard wait_for_test(gate); });
+    CHECK_FALSE(writer.finished()); // held at the gate
+    hold.unlock();
+    while (!writer.finished()) {
+        std::this_thread::yield();
+    }
+    CHECK(writer.busy()); // finished, not yet collected
+    writer.collect();
+    CHECK_FALSE(writer.busy());
 }
