@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,6 +151,7 @@ struct Client::Impl {
     // libcurl's sockets are watched with epoll and driven by curl_multi_socket_action, so a wait and
     // the work after it cost what the active sockets need, not a walk over every transfer and fd.
     int epoll_fd = -1;
+    int wake_fd = -1; // an eventfd in epoll_fd: wake() makes it readable
     std::optional<std::chrono::steady_clock::time_point> timer; // when libcurl wants to be called
 
     // What each socket is registered with in epoll_fd (indexed by descriptor; 0 = not registered),
@@ -214,6 +216,11 @@ struct Client::Impl {
         std::array<epoll_event, 256> events{};
         const int ready = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
         for (int i = 0; i < ready; ++i) {
+            if (events[i].data.fd == wake_fd) {
+                std::uint64_t count = 0;
+                [[maybe_unused]] const auto got = read(wake_fd, &count, sizeof count);
+                continue;
+            }
             const int mask = ((events[i].events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
                              ((events[i].events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
                              ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
@@ -325,6 +332,19 @@ Client::Client(ClientOptions options) : m_impl(std::make_unique<Impl>()) {
         curl_multi_cleanup(m_impl->multi);
         throw HttpError(std::string("cannot create an epoll instance: ") + std::strerror(errno), 0, false);
     }
+    m_impl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.fd = m_impl->wake_fd;
+    if (m_impl->wake_fd < 0 || epoll_ctl(m_impl->epoll_fd, EPOLL_CTL_ADD, m_impl->wake_fd, &wake) != 0) {
+        const std::string reason = std::strerror(errno);
+        if (m_impl->wake_fd >= 0) {
+            close(m_impl->wake_fd);
+        }
+        close(m_impl->epoll_fd);
+        curl_multi_cleanup(m_impl->multi);
+        throw HttpError("cannot create an eventfd: " + reason, 0, false);
+    }
     curl_multi_setopt(m_impl->multi, CURLMOPT_SOCKETFUNCTION, Impl::on_socket);
     curl_multi_setopt(m_impl->multi, CURLMOPT_SOCKETDATA, m_impl.get());
     curl_multi_setopt(m_impl->multi, CURLMOPT_TIMERFUNCTION, Impl::on_timer);
@@ -338,6 +358,7 @@ Client::~Client() {
     m_impl->active.clear();
     m_impl->idle.clear();
     curl_multi_cleanup(m_impl->multi);
+    close(m_impl->wake_fd);
     close(m_impl->epoll_fd);
 }
 
@@ -350,6 +371,8 @@ void Client::start(std::uint64_t tag, const Request& request) {
         throw HttpError(std::string("cannot start request: ") + curl_multi_strerror(code), 0, false);
     }
     m_impl->active.push_back(std::move(transfer));
+    // Sent now rather than at the next poll: the server starts on it while the caller goes on.
+    m_impl->run_due_timer();
 }
 
 std::vector<std::pair<std::uint64_t, Response>> Client::poll(int timeout_ms) {
@@ -377,5 +400,10 @@ std::vector<std::pair<std::uint64_t, Response>> Client::poll(int timeout_ms) {
 }
 
 std::size_t Client::in_flight() const { return m_impl->active.size(); }
+
+void Client::wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = write(m_impl->wake_fd, &one, sizeof one);
+}
 
 } // namespace onboard::http

@@ -17,7 +17,7 @@ struct ClientOptions {
 
 // Many HTTP exchanges in flight on one thread (libcurl's multi interface): connections are kept
 // alive and reused, HTTP/2 is used where the server offers it, TLS peers are always verified.
-// Not thread-safe: one owner thread starts and polls.
+// Not thread-safe (but wake()): one owner thread starts and polls.
 class Client {
 public:
     explicit Client(ClientOptions options = {});
@@ -31,6 +31,8 @@ public:
     std::vector<std::pair<std::uint64_t, Response>> poll(int timeout_ms);
     // Exchanges started and not yet returned by poll().
     std::size_t in_flight() const;
+    // Ends a poll() waiting now (or the next one) at once. The one call safe from any thread.
+    void wake();
 
 private:
     struct Impl;

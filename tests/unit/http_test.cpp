@@ -58,6 +58,10 @@ public:
             response.set_header("X-Seen-Auth", request.get_header_value("Authorization"));
             response.set_content(request.body, "application/json");
         });
+        m_server.Post("/count", [this](const httplib::Request&, httplib::Response& response) {
+            ++m_counted;
+            response.set_content("{}", "application/json");
+        });
         m_server.Post("/slow", [](const httplib::Request&, httplib::Response& response) {
             std::this_thread::sleep_for(std::chrono::milliseconds(600));
             response.set_content("{}", "application/json");
@@ -80,8 +84,11 @@ public:
         m_thread.join();
     }
     std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(m_port) + path; }
+    // Requests /count has answered.
+    int counted() const { return m_counted; }
 
 private:
+    std::atomic<int> m_counted{0};
     BackloggedServer m_server;
     int m_port = 0;
     std::thread m_thread;
@@ -179,6 +186,38 @@ TEST_CASE("many exchanges are in flight at once on one thread", "[http]") {
     for (const auto& [tag, response] : done) {
         CHECK(response.body == std::to_string(tag));
     }
+}
+
+TEST_CASE("a request on a kept-alive connection leaves when it is started, before any poll", "[http]") {
+    LoopbackServer server;
+    Client client;
+    client.start(1, Request{"POST", server.url("/count"), {}, "{}"});
+    REQUIRE(wait_for(client, 1).size() == 1); // the connection is open now
+    client.start(2, Request{"POST", server.url("/count"), {}, "{}"});
+    // No poll: the server answers the second request all the same.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server.counted() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    CHECK(server.counted() == 2);
+    const auto done = wait_for(client, 1);
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].first == 2);
+}
+
+TEST_CASE("wake ends a poll waiting for nothing, from another thread", "[http]") {
+    Client client;
+    std::thread waker([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        client.wake();
+    });
+    const auto before = std::chrono::steady_clock::now();
+    CHECK(client.poll(60000).empty());
+    waker.join();
+    // Woken, not timed out: far less than the minute it was asked to wait.
+    CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(30));
+    client.wake(); // a wake with no poll waiting ends the next one
+    CHECK(client.poll(60000).empty());
 }
 
 TEST_CASE("an HTML error page is a response, not a failure", "[http]") {
