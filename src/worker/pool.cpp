@@ -16,6 +16,10 @@ RunTotals Pool::run(const std::atomic<int>& interrupts, const ProgressCallback& 
         // over by the next run (their owner is gone). The error itself goes on to cli::run.
         if (m_impl->run_id != 0) {
             try {
+                m_impl->writer.collect(); // the store is this thread's again
+            } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): the first error is the one to report
+            }
+            try {
                 m_impl->store.finish_run(m_impl->run_id, "aborted");
             } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): the first error is the one to report
             }

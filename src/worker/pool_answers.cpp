@@ -103,7 +103,7 @@ void Pool::Impl::on_row_result(Row& row, const Exchange& exchange, const http::R
         on_auth_failure(row, std::move(attempt), result, response.status);
     } else if (result.error_class == "outcome_unknown") {
         start_lookup(row, std::move(attempt), Phase::lookup_unknown, result.error_class, result.error_message, true);
-    } else if (result.error_class == "duplicate" && (sent_before(row) || store.created_elsewhere(row.leased.id, run_id))) {
+    } else if (result.error_class == "duplicate" && (sent_before(row) || created_elsewhere(row))) {
         start_lookup(row, std::move(attempt), Phase::lookup_duplicate, result.error_class, result.error_message, true);
     } else if (is_retryable(result)) {
         if (result.error_class == "rate_limited") {

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "store/writer.hpp"
 #include "worker/pacing.hpp"
 #include "worker/pool.hpp"
 #include "worker/pool_state.hpp"
@@ -32,6 +33,10 @@ inline constexpr double k_flush_every_seconds = 0.1;
 // an attempt, sent or not.
 inline constexpr std::size_t k_max_written_ahead = 512;
 inline constexpr double k_written_ahead_seconds = 0.25;
+// The next batch is leased while the rows in memory still last this long at the recent send rate
+// (and at least two rounds of requests): its lease, its refresh and the write-ahead of its first
+// creates all come before the last row of the current batches goes out.
+inline constexpr double k_lease_lead_seconds = 0.05;
 // A reconciling lookup only reads, so it is retried in the run at least this often even under a
 // low --max-attempts (which counts creates): else a row stays outcome_unknown until the next run.
 inline constexpr int k_min_lookup_tries = 5;
@@ -43,6 +48,32 @@ inline std::uint64_t pick_seed(std::uint64_t seed) {
     return seed != 0 ? seed : std::random_device{}();
 }
 
+
+// One transaction of the run's bookkeeping, written on the writer's thread (store::Writer) while the
+// loop goes on, or on the loop's own when it must wait for it. write() touches only this object
+// and the store; the loop applies the answers (Impl::apply) once it is done.
+struct Commit {
+    struct Lease {
+        std::int64_t run_id = 0;
+        std::string owner;
+        int limit = 0;
+        double now = 0;
+        double lease_seconds = 0;
+        std::optional<std::int64_t> import_id;
+    };
+    std::vector<std::int64_t> cancelled_sends; // write-aheads of creates that will not be sent
+    std::vector<std::pair<store::AttemptRecord, store::RowUpdate>> records;
+    std::vector<store::AttemptRecord> sendings; // write-aheads, one per written_ahead row
+    std::vector<Row*> written_ahead;            // read by the loop only
+    std::optional<Lease> lease;
+
+    std::vector<char> held;                 // per record: false when another run took the row over
+    std::vector<std::int64_t> attempt_ids;  // per write-ahead
+    std::vector<store::LeasedRow> leased;
+    std::int64_t batch_id = 0;
+
+    void write(store::Store& store);
+};
 
 struct Pool::Impl {
     store::Store& store;
@@ -73,6 +104,9 @@ struct Pool::Impl {
     std::unordered_set<std::int64_t> unresolved; // rows left outcome_unknown in this run
     std::vector<std::pair<store::AttemptRecord, store::RowUpdate>> records;
     std::vector<std::int64_t> cancelled_sends; // write-aheads of creates that will not be sent
+    std::unique_ptr<Commit> committing;    // the commit the writer is running (outlives the writer)
+    store::Writer writer;                  // commits off the loop's thread
+    bool lease_wanted = false;             // the next commit leases a batch
     double last_flush = 0;
     double send_window_start = 0;  // creates sent: see count_sends
     std::size_t sends_in_window = 0;
@@ -92,7 +126,7 @@ struct Pool::Impl {
           secrets(std::move(secrets_)), runner(workflow_, options.api_url),
           client(http::ClientOptions{options.timeout_seconds, std::min(10.0, options.timeout_seconds), 1024}),
           backoff(options.backoff_base_seconds, options.backoff_cap_seconds, pick_seed(options.seed)),
-          budget(options.rate) {
+          budget(options.rate), writer(store_, [this] { client.wake(); }) {
         for (const auto& step : workflow.steps()) {
             (step.batch_scoped ? context_steps : row_steps).push_back(&step);
         }
@@ -114,15 +148,17 @@ struct Pool::Impl {
         attempt.run_id = run_id;
         update.lease_owner = options.owner;
         records.emplace_back(std::move(attempt), std::move(update));
-        if (records.size() >= k_flush_every_records) {
-            flush();
-        }
     }
 
     static bool needs_write_ahead(const Exchange& exchange) {
         return exchange.write_ahead && std::any_of(exchange.rows.begin(), exchange.rows.end(),
                                                    [](const Row* row) { return row->open_attempt == 0; });
     }
+
+    // An exchange waiting for a write-ahead no commit carries yet.
+    bool outgoing_needs_commit() const;
+    // The creates next in line are no longer written ahead half-way to the target.
+    bool written_ahead_running_low() const;
 
     // Counts the creates of rows going out, for the send rate of the last whole second.
     void count_sends(double now, std::size_t rows) {
@@ -134,99 +170,27 @@ struct Pool::Impl {
         sends_in_window += rows;
     }
 
-    std::size_t written_ahead_target() const {
-        const std::size_t slots = 4 * static_cast<std::size_t>(options.workers) *
-                                  static_cast<std::size_t>(options.rows_per_request);
-        const auto recent = static_cast<std::size_t>(static_cast<double>(sends_per_second) * k_written_ahead_seconds);
-        return std::max(slots, std::min(recent, k_max_written_ahead));
-    }
-
-    std::int64_t write_ahead(const Row& row, const std::string& started_at) {
-        store::AttemptRecord sending;
-        sending.row_id = row.leased.id;
-        sending.run_id = run_id;
-        sending.batch_id = row.batch->id;
-        sending.started_at = started_at;
-        return store.record_sending(sending);
-    }
-
-    // The creates next in line get their write-ahead now, up to written_ahead_target(): a crash
-    // before they are sent leaves them to be reconciled (looked up, found absent, sent), never lost.
-    void write_ahead_ready() {
-        const std::size_t target = written_ahead_target();
-        std::size_t ahead = 0;
-        const std::string now = store::now_iso8601();
-        for (Row* row : ready) {
-            if (ahead >= target) {
-                break;
-            }
-            if (row->phase != Phase::create || row->step != 0) {
-                continue;
-            }
-            if (row->open_attempt == 0) {
-                row->open_attempt = write_ahead(*row, now);
-            }
-            ++ahead;
-        }
-    }
-
-    // The writes not yet in the store, inside the caller's transaction: buffered results, write-aheads
-    // taken back, then the write-ahead of the creates about to go out and of those next in line.
-    void write_buffered() {
-        for (const std::int64_t attempt_id : cancelled_sends) {
-            store.cancel_sending(attempt_id);
-        }
-        std::int64_t taken_over = 0;
-        for (const auto& [attempt, update] : records) {
-            if (store.record(attempt, update)) {
-                continue;
-            }
-            // The other run's result stands: this run did not succeed or fail the row after all.
-            ++taken_over;
-            totals.succeeded -= update.state == "succeeded" ? 1 : 0;
-            totals.reconciled -= update.state == "succeeded" && update.reconciled ? 1 : 0;
-            totals.failed -= update.state == "failed" ? 1 : 0;
-        }
-        if (taken_over > 0) {
-            totals.taken_over += taken_over;
-            spdlog::warn("{} row{} had been taken over by another run when this run's answer{} came (its lease had "
-                         "expired): the answer{} kept as attempt history only",
-                         taken_over, taken_over == 1 ? "" : "s", taken_over == 1 ? "" : "s",
-                         taken_over == 1 ? " is" : "s are");
-        }
-        for (auto& [tag, exchange] : outgoing) {
-            for (Row* row : exchange.rows) {
-                if (exchange.write_ahead && row->open_attempt == 0) {
-                    row->open_attempt = write_ahead(*row, exchange.started_at);
-                }
-            }
-        }
-        if (!stopping) {
-            write_ahead_ready();
-        }
-    }
-
-    void written() {
-        records.clear();
-        cancelled_sends.clear();
-        last_flush = store::now_unix();
-    }
-
-    // The one writer path: everything buffered, in one transaction.
-    void flush() {
-        const bool sends = std::any_of(outgoing.begin(), outgoing.end(),
-                                       [](const auto& item) { return needs_write_ahead(item.second); });
-        if (records.empty() && cancelled_sends.empty() && !sends) {
-            return;
-        }
-        store::Store::Transaction transaction(store);
-        write_buffered();
-        transaction.commit();
-        written();
-    }
+    std::size_t written_ahead_target() const;
+    void write_ahead(Commit& commit, Row& row, const std::string& started_at) const;
+    void write_ahead_ready(Commit& commit);
+    std::unique_ptr<Commit> gather(double now, bool lease);
+    void apply(Commit& commit);
+    // Waits for the commit on the writer's thread, if any, and applies its answers; the store is
+    // the loop's again after this.
+    void settle();
+    // Starts a commit on the writer's thread when one is due and none is running; the loop goes on
+    // meanwhile. Creates wait in `outgoing` until their write-ahead is committed.
+    void pump_commits(double now);
+    // Nothing in memory or in flight: no row, request, refresh or commit.
+    bool nothing_held() const;
+    // Everything buffered, written now on this thread (rare paths: a lookup, an interrupt, the end).
+    void flush();
 
     // A row leaving without sending the create written ahead for it.
     void cancel_write_ahead(Row& row) {
+        if (row.write_ahead_pending) {
+            settle(); // its attempt's id comes with the commit
+        }
         if (row.open_attempt != 0) {
             cancelled_sends.push_back(row.open_attempt);
             row.open_attempt = 0;
@@ -363,6 +327,12 @@ struct Pool::Impl {
         ready.push_front(&row);
     }
 
+    // Whether another run may have created the row's customer (a rare question: the loop waits).
+    bool created_elsewhere(const Row& row) {
+        flush();
+        return store.created_elsewhere(row.leased.id, run_id);
+    }
+
     void on_row_step(Row& row, const Exchange& exchange, const http::Response& response);
     void on_rows_step(const Exchange& exchange, const http::Response& response);
     void on_row_result(Row& row, const Exchange& exchange, const http::Response& response,
@@ -379,6 +349,7 @@ struct Pool::Impl {
     void dispatch(double now);
     void send_outgoing();
     void lease_more(double now);
+    void take_batch(std::vector<store::LeasedRow>& leased, std::int64_t batch_id, double now);
     void release_unsent();
     void reclaim_leases(double now);
     void fire_timers(double now);

@@ -160,17 +160,23 @@ bool Pool::Impl::dispatch_rows(Row& first, const std::shared_ptr<TokenContext>& 
     return true;
 }
 
-// Starts what dispatch gathered once the creates among it are recorded as sent; those written ahead
-// go out at once, and results wait for the next commit.
+// Starts what dispatch gathered whose creates are recorded as sent (written ahead); the others wait
+// for the commit that writes them ahead (pump_commits), and results wait for the next commit.
 void Pool::Impl::send_outgoing() {
     if (outgoing.empty()) {
         return;
     }
-    if (std::any_of(outgoing.begin(), outgoing.end(), [](const auto& item) { return needs_write_ahead(item.second); })) {
-        flush();
-    }
     const double now = store::now_unix();
-    for (auto& [tag, exchange] : outgoing) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < outgoing.size(); ++i) {
+        auto& [tag, exchange] = outgoing[i];
+        if (needs_write_ahead(exchange)) {
+            if (kept != i) {
+                outgoing[kept] = std::move(outgoing[i]);
+            }
+            ++kept;
+            continue;
+        }
         if (exchange.write_ahead) {
             count_sends(now, exchange.rows.size());
         }
@@ -179,7 +185,7 @@ void Pool::Impl::send_outgoing() {
         exchanges.emplace(tag, std::move(exchange));
         ++totals.requests;
     }
-    outgoing.clear();
+    outgoing.resize(kept);
 }
 
 void Pool::Impl::dispatch(double now) {
@@ -201,23 +207,24 @@ void Pool::Impl::dispatch(double now) {
 // The queue is kept at two rounds of requests (workers x rows per request): one round to send while
 // the next batch's refresh is in flight, and full documents under --rows-per-request.
 void Pool::Impl::lease_more(double now) {
-    if (stopping || now < lease_idle_until) {
+    if (stopping || now < lease_idle_until || lease_wanted) {
         return;
     }
     // Rows waiting for a re-refresh count too: else each 401 would lease (and refresh) a new batch.
     const std::size_t queued = ready.size() + waiting_for_token.size() + rows_waiting(batches);
-    const auto wanted = 2 * static_cast<std::size_t>(options.workers) * static_cast<std::size_t>(options.rows_per_request);
+    const auto rounds = 2 * static_cast<std::size_t>(options.workers) * static_cast<std::size_t>(options.rows_per_request);
+    const auto wanted = std::max(rounds, static_cast<std::size_t>(static_cast<double>(sends_per_second) * k_lease_lead_seconds));
     if (queued >= wanted || context_jobs.size() > 1) {
         return;
     }
-    // The lease shares a commit (one WAL sync) with the results and write-aheads buffered so far.
-    std::vector<store::LeasedRow> leased;
-    store::Store::Transaction transaction(store);
-    write_buffered();
-    const std::int64_t batch_id = store.lease_batch(run_id, options.owner, options.batch_size, now,
-                                                    options.lease_seconds, options.import_id, leased);
-    transaction.commit();
-    written();
+    // The lease shares a commit (one WAL sync) with the results and write-aheads buffered so far;
+    // take_batch gets its rows.
+    if (!(committing && committing->lease)) {
+        lease_wanted = true;
+    }
+}
+
+void Pool::Impl::take_batch(std::vector<store::LeasedRow>& leased, std::int64_t batch_id, double now) {
     auto batch = std::make_unique<Batch>();
     batch->id = batch_id;
     std::vector<std::int64_t> parked;
@@ -277,6 +284,7 @@ void Pool::Impl::fire_timers(double now) {
 
 // Hands back every row held in memory and not in flight (interrupt or abort); cheap when there is none.
 void Pool::Impl::release_unsent() {
+    settle(); // a write-ahead in the commit running gets its attempt, to be taken back
     std::vector<std::int64_t> unsent;
     std::vector<std::int64_t> maybe_sent;
     std::unordered_set<const Row*> in_flight;
@@ -425,20 +433,20 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         }
         fire_timers(now);
         if (now - last_dead_check > k_dead_owner_check_seconds) {
+            settle();
             expire_dead_owners(store);
             last_dead_check = now;
         }
         lease_more(now);
         dispatch(now);
-        if (client.in_flight() == 0 && ready.empty() && batches.empty() && context_jobs.empty() &&
-            job_timers.empty()) {
-            if (stopping) {
-                break;
-            }
+        pump_commits(now);
+        if (nothing_held()) {
             // Done when the last lease found nothing and no row waits for a retry time; rows just
-            // put back for a retry may still be in the unflushed results.
+            // put back for a retry may still be in the unflushed results, and a lease in the commit
+            // running may bring rows.
             flush();
-            if (queue_drained && !store.next_due_time(options.import_id)) {
+            if (nothing_held() && (stopping || (queue_drained && !lease_wanted &&
+                                                !store.next_due_time(options.import_id)))) {
                 break;
             }
         }
@@ -447,13 +455,14 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         if ((!ready.empty() && client.in_flight() < static_cast<std::size_t>(options.workers)) || refresh_waits) {
             wait_ms = std::min(wait_ms, static_cast<int>(budget.wait_time(now) * 1000) + 1);
         }
+        const double polled = store::now_unix();
         for (auto& [tag, response] : client.poll(wait_ms)) {
             handle(tag, std::move(response));
+            if (!stopping) {
+                dispatch(polled); // its slot goes back to work at once
+            }
         }
         const double after = store::now_unix();
-        if (after - last_flush >= k_flush_every_seconds) {
-            flush();
-        }
         if (after - last_lease_extension >= options.lease_seconds) {
             reclaim_leases(after); // stalled (suspended) in the wait: the leases may have lapsed
         } else if (after - last_lease_extension >= options.lease_seconds / 3) {

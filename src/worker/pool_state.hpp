@@ -45,6 +45,7 @@ struct Row {
     std::string last_error_message;
     std::shared_ptr<TokenContext> sent_with;
     std::int64_t open_attempt = 0; // the attempt record_sending began, until its answer is recorded
+    bool write_ahead_pending = false; // its write-ahead is in a commit not yet done (open_attempt comes with it)
     bool done = false;
 };
 

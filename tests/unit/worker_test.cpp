@@ -1,7 +1,21 @@
+#include "core/log.hpp"
+#include "store/store.hpp"
 #include "worker/pacing.hpp"
+#include "worker/pool.hpp"
 #include "worker/reconcile.hpp"
+#include "workflow/workflow.hpp"
 
 #include <catch2/catch.hpp>
+#include <httplib.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
 
 using onboard::core::Json;
 using namespace onboard::worker;
@@ -142,4 +156,114 @@ TEST_CASE("the exp claim is read from a JWT and garbage is not a JWT", "[worker]
     CHECK(jwt_expiry("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3NjcyMjU2MDB9.c2ln") == std::optional<double>(1767225600));
     CHECK_FALSE(jwt_expiry("not-a-jwt"));
     CHECK_FALSE(jwt_expiry("a.b.c"));
+}
+
+namespace {
+
+// A Prismatic stand-in on 127.0.0.1 that, before answering a createCustomer, looks in the run's
+// database from a connection of its own: the create must be committed there as sent already.
+class WriteAheadChecker {
+public:
+    explicit WriteAheadChecker(std::string db_path) : m_db_path(std::move(db_path)) {
+        m_server.new_task_queue = [] { return new httplib::ThreadPool(16); };
+        m_server.Post("/auth/refresh", [](const httplib::Request&, httplib::Response& response) {
+            response.set_content(R"({"access_token":"test-access-token"})", "application/json");
+        });
+        m_server.Post("/api", [this](const httplib::Request& request, httplib::Response& response) {
+            const Json body = Json::parse(request.body, "request");
+            const std::string name = body.find("variables")->find("name")->as_string();
+            SQLite::Database db(m_db_path, SQLite::OPEN_READONLY);
+            db.setBusyTimeout(5000);
+            SQLite::Statement sent(db, "SELECT count(*) FROM attempts a JOIN rows r ON r.id = a.row_id "
+                                       "WHERE r.name = ? AND a.kind = 'create'");
+            sent.bind(1, name);
+            sent.executeStep();
+            if (sent.getColumn(0).getInt() == 0) {
+                ++m_unrecorded;
+            }
+            ++m_creates;
+            Json customer = Json::object();
+            customer.set("id", "c-" + name);
+            customer.set("name", name);
+            customer.set("externalId", *body.find("variables")->find("externalId"));
+            Json payload = Json::object();
+            payload.set("customer", customer);
+            payload.set("errors", Json::array());
+            Json data = Json::object();
+            data.set("createCustomer", payload);
+            Json answer = Json::object();
+            answer.set("data", data);
+            response.set_content(answer.dump(), "application/json");
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+        while (!m_server.is_running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ~WriteAheadChecker() {
+        m_server.stop();
+        m_thread.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    int creates() const { return m_creates; }
+    int unrecorded() const { return m_unrecorded; }
+
+private:
+    std::string m_db_path;
+    std::atomic<int> m_creates{0};
+    std::atomic<int> m_unrecorded{0};
+    httplib::Server m_server;
+    int m_port = 0;
+    std::thread m_thread;
+};
+
+} // namespace
+
+TEST_CASE("every create is committed as sent before it reaches the server, though commits run off the loop",
+          "[worker]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("onboard-worker-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string db_path = (dir / "run.db").string();
+    constexpr int k_rows = 600;
+    {
+        onboard::store::Store store(db_path);
+        onboard::store::ImportInfo info;
+        info.file_name = "c.csv";
+        info.sha256 = "f00d";
+        info.columns = {"name", "externalId"};
+        info.mapping = Json::object();
+        info.delimiter = ",";
+        const auto import_id = store.create_import(info);
+        for (int line = 2; line < k_rows + 2; ++line) {
+            onboard::store::NewRow row;
+            row.line = line;
+            row.name = "Customer " + std::to_string(line);
+            row.external_id = "C-" + std::to_string(line);
+            row.inputs_derived = true;
+            row.source = {*row.name, *row.external_id};
+            REQUIRE(store.queue_row(import_id, row).accepted);
+        }
+        store.finish_import(import_id, {});
+    }
+    WriteAheadChecker server(db_path);
+    onboard::store::Store store(db_path, onboard::store::OpenMode::existing);
+    const auto job = onboard::workflow::Workflow::load(ONBOARD_SOURCE_DIR "/jobs/arazzo/onboard-create-customer.yml",
+                                                       {"name", "externalId"});
+    PoolOptions options;
+    options.api_url = server.url();
+    options.workers = 16;
+    options.batch_size = 100;
+    options.seed = 1;
+    Json run_inputs = Json::object();
+    run_inputs.set("refreshToken", "test-refresh-token");
+    Pool pool(store, job, options, run_inputs, std::make_shared<onboard::core::Secrets>());
+    const std::atomic<int> interrupts{0};
+    const RunTotals totals = pool.run(interrupts);
+    CHECK(totals.succeeded == k_rows);
+    CHECK(totals.batches == k_rows / options.batch_size);
+    CHECK(server.creates() == k_rows);
+    CHECK(server.unrecorded() == 0);
+    CHECK(store.database().execAndGet("SELECT count(*) FROM attempts WHERE outcome = 'succeeded'").getInt() == k_rows);
+    std::filesystem::remove_all(dir);
 }
