@@ -9,6 +9,37 @@ namespace onboard::workflow {
 
 namespace {
 
+// Writes the payload as JSON text, as its JSON value's dump() would: literal parts were written
+// once when the workflow was loaded, and no JSON value is built per request.
+void write_json_payload(const Payload& payload, const Scope& scope, std::string& out) {
+    switch (payload.kind) {
+    case Payload::Kind::literal:
+        out += payload.literal_json;
+        return;
+    case Payload::Kind::text:
+        payload.text.evaluate(scope).dump_to(out);
+        return;
+    case Payload::Kind::object:
+        out += '{';
+        for (std::size_t i = 0; i < payload.items.size(); ++i) {
+            out += i == 0 ? "" : ",";
+            core::append_json_string(out, payload.keys[i]);
+            out += ':';
+            write_json_payload(payload.items[i], scope, out);
+        }
+        out += '}';
+        return;
+    case Payload::Kind::array:
+        out += '[';
+        for (std::size_t i = 0; i < payload.items.size(); ++i) {
+            out += i == 0 ? "" : ",";
+            write_json_payload(payload.items[i], scope, out);
+        }
+        out += ']';
+        return;
+    }
+}
+
 core::Json build_payload(const Payload& payload, const Scope& scope) {
     switch (payload.kind) {
     case Payload::Kind::literal:
@@ -33,17 +64,6 @@ core::Json build_payload(const Payload& payload, const Scope& scope) {
     return core::Json();
 }
 
-void collect_payload_inputs(const Payload& payload, std::vector<std::string>& names) {
-    for (const Reference& ref : payload.text.references()) {
-        if (ref.source == Reference::Source::inputs) {
-            names.push_back(ref.name);
-        }
-    }
-    for (const Payload& item : payload.items) {
-        collect_payload_inputs(item, names);
-    }
-}
-
 // A parameter value as text; null or multi-line values cannot be sent.
 std::string parameter_text(const Step& step, const Parameter& parameter, const Scope& scope) {
     const auto nulls = parameter.value.null_references(scope);
@@ -59,10 +79,13 @@ std::string parameter_text(const Step& step, const Parameter& parameter, const S
     return text;
 }
 
-std::string encode_body(const Step& step, const core::Json& body) {
+std::string encode_body(const Step& step, const Scope& scope) {
     if (step.content_type.find("json") != std::string::npos) {
-        return body.dump();
+        std::string out;
+        write_json_payload(*step.payload, scope, out);
+        return out;
     }
+    const core::Json body = build_payload(*step.payload, scope);
     if (step.content_type == "application/x-www-form-urlencoded" && body.is_object()) {
         std::string out;
         for (std::size_t i = 0; i < body.size(); ++i) {
@@ -86,8 +109,7 @@ Runner::Runner(const Workflow& workflow, std::string base_url)
 http::Request Runner::build_request(const Step& step, const Context& context) const {
     const Scope scope{&context, nullptr, nullptr};
     if (step.payload) {
-        std::vector<std::string> used;
-        collect_payload_inputs(*step.payload, used);
+        const std::vector<std::string>& used = step.payload_inputs;
         for (const InputSpec& input : m_workflow->inputs()) {
             const core::Json* value = context.inputs.find(input.name);
             if (input.required && (value == nullptr || value->is_null()) &&
@@ -122,7 +144,7 @@ http::Request Runner::build_request(const Step& step, const Context& context) co
     }
     if (step.payload) {
         request.headers.emplace_back("Content-Type", step.content_type);
-        request.body = encode_body(step, build_payload(*step.payload, scope));
+        request.body = encode_body(step, scope);
     }
     return request;
 }

@@ -10,6 +10,18 @@ namespace onboard::workflow {
 
 namespace {
 
+void collect_payload_inputs(const Payload& payload, std::vector<std::string>& names) {
+    for (const Reference& ref : payload.text.references()) {
+        if (ref.source == Reference::Source::inputs &&
+            std::find(names.begin(), names.end(), ref.name) == names.end()) {
+            names.push_back(ref.name);
+        }
+    }
+    for (const Payload& item : payload.items) {
+        collect_payload_inputs(item, names);
+    }
+}
+
 bool matches(const std::string& text, const char* pattern_chars, bool allow_sign) {
     std::size_t i = allow_sign && !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
     if (i >= text.size()) {
@@ -170,6 +182,7 @@ void Loader::load_request(const YAML::Node& node, Step& step) {
         }
         if (get(body, "payload").IsDefined()) {
             step.payload = load_payload(get(body, "payload"));
+            collect_payload_inputs(*step.payload, step.payload_inputs);
         }
     }
 }
@@ -258,6 +271,12 @@ Payload Loader::load_payload(const YAML::Node& node) {
     if (node.IsMap()) {
         out.kind = Payload::Kind::object;
         for (const auto& entry : node) {
+            // A repeated key replaces the earlier value in its place, as a JSON object's set does.
+            const auto same = std::find(out.keys.begin(), out.keys.end(), entry.first.Scalar());
+            if (same != out.keys.end()) {
+                out.items[static_cast<std::size_t>(same - out.keys.begin())] = load_payload(entry.second);
+                continue;
+            }
             out.keys.push_back(entry.first.Scalar());
             out.items.push_back(load_payload(entry.second));
         }
@@ -278,6 +297,9 @@ Payload Loader::load_payload(const YAML::Node& node) {
                 out.text = std::move(*text);
             }
         }
+    }
+    if (out.kind == Payload::Kind::literal) {
+        out.literal_json = out.literal.dump();
     }
     return out;
 }

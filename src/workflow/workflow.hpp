@@ -48,6 +48,7 @@ struct Payload {
     enum class Kind { literal, text, object, array };
     Kind kind = Kind::literal;
     core::Json literal;              // Kind::literal
+    std::string literal_json;        // Kind::literal: `literal` as JSON text, written once at load
     Template text;                   // Kind::text
     std::vector<std::string> keys;   // Kind::object, parallel to items
     std::vector<Payload> items;      // Kind::object and Kind::array
@@ -80,6 +81,7 @@ struct Step {
     std::vector<Parameter> parameters;
     std::string content_type;       // of the request body, "" when there is none
     std::optional<Payload> payload; // the request body
+    std::vector<std::string> payload_inputs; // the workflow inputs the payload's expressions read
     std::vector<Criterion> success_criteria;
     std::vector<Output> outputs;
 };

@@ -128,6 +128,25 @@ TEST_CASE("the createCustomer request sends the row as graphql variables with th
                                                     {"Content-Type", "application/json"}});
 }
 
+TEST_CASE("a JSON body is written as the payload's JSON value would be, a repeated key replacing in place",
+          "[workflow]") {
+    const Workflow workflow = Workflow::load(k_broken + "rich-payload.yml");
+    const Runner runner(workflow, "http://127.0.0.1:8080");
+    const auto request =
+        runner.build_request(workflow.steps()[1], row_context(Json::parse(R"({"name":"Ann \"Q\"","externalId":"E/1"})")));
+    CHECK(request.body ==
+          R"j({"query":"mutation { createCustomer(input: {name: \"é \\\" \\\\ tab\t\"}) { customer { id } } }",)j"
+          R"j("variables":{"name":"Ann \"Q\" again","label":"Customer Ann \"Q\" (E/1)","externalId":"E/1",)j"
+          R"j("tags":["onboard",3,2.5,true,null,{"nested":"Ann \"Q\""}],"count":12},"empty":{},"none":[]})j");
+    CHECK(Json::parse(request.body).at_pointer("/variables/name")->as_string() == "Ann \"Q\" again");
+    // An absent optional input is null in the body, and still none of the required ones is missing.
+    const auto without = runner.build_request(workflow.steps()[1], row_context(Json::parse(R"({"name":"B"})")));
+    CHECK(Json::parse(without.body).at_pointer("/variables/externalId")->is_null());
+    CHECK(workflow.steps()[1].payload_inputs == std::vector<std::string>{"name", "externalId"});
+    CHECK_THROWS_WITH(runner.build_request(workflow.steps()[1], row_context(Json::object())),
+                      "step \"createCustomer\": required input \"name\" is missing");
+}
+
 TEST_CASE("an absent optional input is sent as json null", "[workflow]") {
     const Seed seed;
     const auto request = seed.runner.build_request(seed.create(), row_context(Json::parse(R"({"name":"A"})")));
