@@ -121,8 +121,7 @@ void print_status(store::Store& store, std::optional<std::int64_t> import_id, bo
                      "", "status");
         return;
     }
-    const auto imports = report::summarize_imports(store);
-    const auto total = report::summarize(store, std::nullopt);
+    const auto [imports, total] = report::summarize_all(store);
     if (json) {
         write_output(report::status_json(imports, total).dump() + "\n", "", "status");
         return;

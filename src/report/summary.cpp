@@ -5,8 +5,13 @@
 #include "report/render.hpp"
 
 #include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <string_view>
 
 namespace onboard::report {
 
@@ -20,26 +25,59 @@ SqlWhere import_where(std::optional<std::int64_t> import_id, const std::string& 
     return where;
 }
 
-void count_states(store::Store& store, ImportSummary& summary) {
-    const auto where = import_where(summary.import_id, "import_id");
-    std::string sql = "SELECT";
-    for (std::size_t i = 0; i < k_row_states.size(); ++i) {
-        sql += std::string(i > 0 ? "," : "") + " COUNT(CASE WHEN state = '" +
-               std::string(k_row_states[i]) + "' THEN 1 END)";
+// What a summary is made of, gathered in one pass over the rows and one over the attempts.
+struct Tally {
+    store::StateCounts counts;
+    std::vector<double> durations;
+    std::string first_request_at;
+    std::string last_request_at;
+    // Per run: when its first request started and its last one ended, in seconds.
+    std::map<std::optional<std::int64_t>, std::pair<double, double>> runs;
+
+    void add_attempt(std::optional<std::int64_t> run, double duration_ms, std::string_view started_at,
+                     double started_julian_day) {
+        durations.push_back(duration_ms);
+        if (first_request_at.empty() || started_at < first_request_at) {
+            first_request_at = started_at;
+        }
+        if (last_request_at.empty() || started_at > last_request_at) {
+            last_request_at = started_at;
+        }
+        const double start = started_julian_day * 86400.0;
+        const double end = start + duration_ms / 1000.0;
+        const auto [span, added] = runs.try_emplace(run, start, end);
+        if (!added) {
+            span->second.first = std::min(span->second.first, start);
+            span->second.second = std::max(span->second.second, end);
+        }
     }
-    SQLite::Statement select(store.database(), sql + " FROM rows" + where.text());
-    where.bind(select);
-    select.executeStep();
-    auto& c = summary.counts;
-    for (auto* count : {&c.pending, &c.in_flight, &c.succeeded, &c.failed, &c.outcome_unknown,
-                        &c.rejected, &c.superseded}) {
-        *count = select.getColumn(static_cast<int>(count - &c.pending)).getInt64();
+
+    void merge(const Tally& other) {
+        for (const auto field : k_state_fields) {
+            counts.*field += other.counts.*field;
+        }
+        durations.insert(durations.end(), other.durations.begin(), other.durations.end());
+        if (!other.first_request_at.empty() && (first_request_at.empty() || other.first_request_at < first_request_at)) {
+            first_request_at = other.first_request_at;
+        }
+        if (other.last_request_at > last_request_at) {
+            last_request_at = other.last_request_at;
+        }
+        for (const auto& [run, span] : other.runs) {
+            const auto [mine, added] = runs.try_emplace(run, span);
+            if (!added) {
+                mine->second.first = std::min(mine->second.first, span.first);
+                mine->second.second = std::max(mine->second.second, span.second);
+            }
+        }
     }
-    const auto live = c.total() - c.superseded;
-    if (live > 0) {
-        summary.success_rate = static_cast<double>(c.succeeded) / static_cast<double>(live);
-    }
-}
+
+    // The counts of k_row_states, in its order.
+    static constexpr std::array<std::int64_t store::StateCounts::*, 7> k_state_fields{
+        &store::StateCounts::pending,         &store::StateCounts::in_flight, &store::StateCounts::succeeded,
+        &store::StateCounts::failed,          &store::StateCounts::outcome_unknown,
+        &store::StateCounts::rejected,        &store::StateCounts::superseded};
+};
 
 // Nearest-rank percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double p) {
@@ -47,45 +85,77 @@ double percentile(const std::vector<double>& sorted, double p) {
     return sorted[rank == 0 ? 0 : rank - 1];
 }
 
-void time_requests(store::Store& store, ImportSummary& summary) {
-    const auto where = import_where(summary.import_id, "r.import_id");
-    const std::string from = " FROM attempts a JOIN rows r ON r.id = a.row_id" + where.text();
-    SQLite::Statement durations(store.database(),
-                                "SELECT a.duration_ms" + from + " ORDER BY a.duration_ms");
-    where.bind(durations);
-    std::vector<double> sorted;
-    while (durations.executeStep()) {
-        sorted.push_back(durations.getColumn(0).getDouble());
+// Tallies per import (all of them, or `import_id` alone); `by_import` false puts every row and
+// attempt under import 0, without looking up each attempt's row.
+std::map<std::int64_t, Tally> tally(store::Store& store, std::optional<std::int64_t> import_id, bool by_import) {
+    std::map<std::int64_t, Tally> tallies;
+    SqlWhere rows_where = import_where(import_id, "import_id");
+    SQLite::Statement rows(store.database(), "SELECT import_id, state FROM rows" + rows_where.text());
+    rows_where.bind(rows);
+    std::int64_t last_import = -1;
+    Tally* tally = nullptr;
+    while (rows.executeStep()) {
+        const std::int64_t id = by_import ? rows.getColumn(0).getInt64() : 0;
+        if (tally == nullptr || id != last_import) {
+            tally = &tallies[id];
+            last_import = id;
+        }
+        const std::string_view state(rows.getColumn(1).getText(), static_cast<std::size_t>(rows.getColumn(1).getBytes()));
+        const auto known = std::find(k_row_states.begin(), k_row_states.end(), state);
+        if (known != k_row_states.end()) {
+            ++(tally->counts.*Tally::k_state_fields[static_cast<std::size_t>(known - k_row_states.begin())]);
+        }
     }
+    const bool join = by_import || import_id.has_value();
+    SqlWhere where = import_where(import_id, "r.import_id");
+    SQLite::Statement attempts(store.database(),
+                               std::string("SELECT ") + (by_import ? "r.import_id" : "0") +
+                                   ", a.run_id, a.duration_ms, a.started_at, julianday(a.started_at) FROM attempts a" +
+                                   (join ? " JOIN rows r ON r.id = a.row_id" : "") + where.text());
+    where.bind(attempts);
+    tally = nullptr;
+    while (attempts.executeStep()) {
+        const std::int64_t id = attempts.getColumn(0).getInt64();
+        if (tally == nullptr || id != last_import) {
+            tally = &tallies[id];
+            last_import = id;
+        }
+        const auto run = attempts.isColumnNull(1) ? std::nullopt : std::optional(attempts.getColumn(1).getInt64());
+        const std::string_view started_at(attempts.getColumn(3).getText(),
+                                          static_cast<std::size_t>(attempts.getColumn(3).getBytes()));
+        tally->add_attempt(run, attempts.getColumn(2).getDouble(), started_at, attempts.getColumn(4).getDouble());
+    }
+    return tallies;
+}
+
+// The summary a tally comes to: its success rate, latency percentiles and throughput.
+void fill(ImportSummary& summary, Tally& tally) {
+    auto& c = summary.counts;
+    for (const auto field : Tally::k_state_fields) {
+        c.*field = tally.counts.*field;
+    }
+    const auto live = c.total() - c.superseded;
+    if (live > 0) {
+        summary.success_rate = static_cast<double>(c.succeeded) / static_cast<double>(live);
+    }
+    std::vector<double>& sorted = tally.durations;
     summary.attempts = static_cast<std::int64_t>(sorted.size());
     if (sorted.empty()) {
         return;
     }
+    std::sort(sorted.begin(), sorted.end());
     summary.latency_p50_ms = percentile(sorted, 0.50);
     summary.latency_p95_ms = percentile(sorted, 0.95);
-    SQLite::Statement bounds(store.database(),
-                             "SELECT MIN(a.started_at), MAX(a.started_at)" + from);
-    where.bind(bounds);
-    bounds.executeStep();
-    summary.first_request_at = bounds.getColumn(0).getString();
-    summary.last_request_at = bounds.getColumn(1).getString();
+    summary.first_request_at = tally.first_request_at;
+    summary.last_request_at = tally.last_request_at;
     // Time spent running, run by run, so the hours between a run and a rerun do not count.
-    SQLite::Statement spans(
-        store.database(),
-        "SELECT TOTAL(span) FROM (SELECT MAX(julianday(a.started_at) * 86400.0 + "
-        "a.duration_ms / 1000.0) - MIN(julianday(a.started_at) * 86400.0) AS span" +
-            from + " GROUP BY a.run_id)");
-    where.bind(spans);
-    spans.executeStep();
-    const double seconds = spans.getColumn(0).getDouble();
-    if (seconds > 0) {
-        summary.throughput_per_s = static_cast<double>(summary.counts.succeeded) / seconds;
+    double seconds = 0;
+    for (const auto& [run, span] : tally.runs) {
+        seconds += span.second - span.first;
     }
-}
-
-void fill(store::Store& store, ImportSummary& summary) {
-    count_states(store, summary);
-    time_requests(store, summary);
+    if (seconds > 0) {
+        summary.throughput_per_s = static_cast<double>(c.succeeded) / seconds;
+    }
 }
 
 std::string fixed(double value, int decimals) {
@@ -165,29 +235,40 @@ ImportSummary summarize(store::Store& store, std::optional<std::int64_t> import_
             summary.counts.import_id = *import_id;
             summary.counts.file_name = summary.file_name;
         }
-        fill(store, summary);
+        auto tallies = tally(store, import_id, false);
+        fill(summary, tallies[0]);
     } catch (const SQLite::Exception& e) {
         throw StoreError(std::string("status: ") + e.what());
     }
     return summary;
 }
 
-std::vector<ImportSummary> summarize_imports(store::Store& store) {
-    std::vector<std::int64_t> ids;
+StatusSummary summarize_all(store::Store& store) {
+    StatusSummary status;
     try {
-        SQLite::Statement select(store.database(), "SELECT id FROM imports ORDER BY id");
+        auto tallies = tally(store, std::nullopt, true);
+        Tally all;
+        SQLite::Statement select(store.database(), "SELECT id, file_name, imported_at FROM imports ORDER BY id");
         while (select.executeStep()) {
-            ids.push_back(select.getColumn(0).getInt64());
+            ImportSummary summary;
+            summary.import_id = select.getColumn(0).getInt64();
+            summary.file_name = select.getColumn(1).getString();
+            summary.imported_at = select.getColumn(2).getString();
+            summary.counts.import_id = *summary.import_id;
+            summary.counts.file_name = summary.file_name;
+            Tally& mine = tallies[*summary.import_id];
+            all.merge(mine);
+            fill(summary, mine);
+            status.imports.push_back(std::move(summary));
         }
+        fill(status.total, all);
     } catch (const SQLite::Exception& e) {
         throw StoreError(std::string("status: ") + e.what());
     }
-    std::vector<ImportSummary> summaries;
-    for (const auto id : ids) {
-        summaries.push_back(summarize(store, id));
-    }
-    return summaries;
+    return status;
 }
+
+std::vector<ImportSummary> summarize_imports(store::Store& store) { return summarize_all(store).imports; }
 
 // Rounded to the nearest tenth, except that 100.0% means every row and 0.0% none: 3,500 of 3,501
 // reads 99.9%, 1 of 3,001 reads 0.1%.

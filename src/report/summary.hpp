@@ -32,6 +32,16 @@ struct ImportSummary {
 // "status: no import with id N" for an unknown id, StoreError on a database failure.
 ImportSummary summarize(store::Store& store, std::optional<std::int64_t> import_id);
 
+// Every import's summary, in import order, and all of them together.
+struct StatusSummary {
+    std::vector<ImportSummary> imports;
+    ImportSummary total;
+};
+
+// What `onboard status` shows, from one pass over the rows and one over the attempts (not one per
+// import). Throws StoreError on a database failure.
+StatusSummary summarize_all(store::Store& store);
+
 // One summary per import, in import order. Throws StoreError on a database failure.
 std::vector<ImportSummary> summarize_imports(store::Store& store);
 

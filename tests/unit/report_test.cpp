@@ -827,6 +827,39 @@ TEST_CASE("the status table has a line per import and a total line", "[report]")
           "        1  75.0%\n");
 }
 
+TEST_CASE("status summarises every import and the total in one pass, as each would be alone", "[report]") {
+    Store store(":memory:");
+    summary_fixture(store);
+    // A third import whose rows two runs sent, the second an hour after the first; runs counted apart.
+    const auto third = add_import(store, "more.csv", R"(["name"])");
+    const auto a = add_row(store, third, 2, "succeeded", R"(["M2"])");
+    const auto b = add_row(store, third, 3, "pending", R"(["M3"])");
+    store.database().exec("INSERT INTO runs (id, owner, started_at, api_url, workers, batch_size) VALUES "
+                          "(7, 'h:1:1', '2026-01-02T03:00:00.000Z', 'x', 1, 1), "
+                          "(8, 'h:1:2', '2026-01-02T04:00:00.000Z', 'x', 1, 1)");
+    add_attempt(store, a, 1, "2026-01-02T03:04:01.500Z", 250, "succeeded");
+    add_attempt(store, b, 1, "2026-01-02T04:00:00.000Z", 1000, "retry");
+    add_attempt(store, b, 2, "2026-01-02T04:00:03.000Z", 2000, "retry");
+    store.database().exec("UPDATE attempts SET run_id = 7 WHERE row_id = " + std::to_string(a));
+    store.database().exec("UPDATE attempts SET run_id = 8 WHERE row_id = " + std::to_string(b));
+    const auto status = onboard::report::summarize_all(store);
+    REQUIRE(status.imports.size() == 3);
+    for (const auto& one : status.imports) {
+        CHECK(onboard::report::summary_json(one).dump() ==
+              onboard::report::summary_json(onboard::report::summarize(store, one.import_id)).dump());
+    }
+    CHECK(onboard::report::summary_json(status.total).dump() ==
+          onboard::report::summary_json(onboard::report::summarize(store, std::nullopt)).dump());
+    // Import 3: one success over run 7's 0.25 s and run 8's 5 s; the hour between them not counted.
+    REQUIRE(status.imports[2].throughput_per_s);
+    CHECK(*status.imports[2].throughput_per_s == Approx(1.0 / 5.25));
+    CHECK(status.total.attempts == 13);
+    CHECK(status.total.first_request_at == "2026-01-02T03:04:00.000Z");
+    CHECK(status.total.last_request_at == "2026-01-02T04:00:03.000Z");
+    // The fixture's attempts (no run) span 9.1 s, run 7's 0.25 s, run 8's 5 s: 4 successes in all.
+    CHECK(*status.total.throughput_per_s == Approx(4.0 / (9.1 + 0.25 + 5.0)).epsilon(1e-4));
+}
+
 TEST_CASE("a narrow status table leaves out in_flight, superseded, unknown and pending first",
           "[report]") {
     Store store(":memory:");
