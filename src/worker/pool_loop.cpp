@@ -305,6 +305,7 @@ void Pool::Impl::release_unsent() {
         row_timers.empty() && job_timers.empty()) {
         return;
     }
+    outgoing.clear(); // its rows, waiting for their write-ahead, are among those released
     flush();
     for (Row* row : released) {
         finish_row(*row); // may free its batch
@@ -353,6 +354,20 @@ void Pool::Impl::reclaim_leases(double now) {
         }
     }
     const auto is_lost = [&](const Row* row) { return lost.count(row) != 0; };
+    // A request waiting for its write-ahead goes without its lost rows: the others wait their turn.
+    for (auto it = outgoing.begin(); it != outgoing.end();) {
+        const std::vector<Row*>& rows = it->second.rows;
+        if (std::none_of(rows.begin(), rows.end(), is_lost)) {
+            ++it;
+            continue;
+        }
+        for (auto row = rows.rbegin(); row != rows.rend(); ++row) {
+            if (!is_lost(*row)) {
+                ready.push_front(*row);
+            }
+        }
+        it = outgoing.erase(it);
+    }
     ready.erase(std::remove_if(ready.begin(), ready.end(), is_lost), ready.end());
     waiting_for_token.erase(std::remove_if(waiting_for_token.begin(), waiting_for_token.end(), is_lost),
                             waiting_for_token.end());
@@ -455,12 +470,8 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
         if ((!ready.empty() && client.in_flight() < static_cast<std::size_t>(options.workers)) || refresh_waits) {
             wait_ms = std::min(wait_ms, static_cast<int>(budget.wait_time(now) * 1000) + 1);
         }
-        const double polled = store::now_unix();
         for (auto& [tag, response] : client.poll(wait_ms)) {
             handle(tag, std::move(response));
-            if (!stopping) {
-                dispatch(polled); // its slot goes back to work at once
-            }
         }
         const double after = store::now_unix();
         if (after - last_lease_extension >= options.lease_seconds) {

@@ -52,3 +52,26 @@ expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'failed'")" 0 "rows fa
 expect_eq "$(sql "SELECT count(*) FROM rows WHERE state = 'succeeded'")" 1500 "succeeded rows (K=5)"
 expect_one_customer_per_row
 pass "the same with 5 rows per request: every row one customer"
+
+# Suspended past its lease while the other run finishes everything, then resumed: the answers that
+# came during the stop must not send anything (a review saw 16 creates go out for rows the other
+# run had finished, 4 of them customers of rows it had failed).
+stop_sim
+rm -f "$ONBOARD_DB"
+start_sim --latency-ms 200 --graphql-error-rate 0.3 --seed 11
+make_csv 600 "$work/r.csv"
+onboard import "$work/r.csv" >/dev/null
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --workers 16 --batch-size 100 --lease-seconds 3 \
+  >"$work/a.out" 2>"$work/a.err" &
+a=$!
+sleep 1
+kill -STOP "$a"
+sleep 3.5
+"$ONBOARD_BIN" run --api-url "$url" --no-progress --workers 16 --batch-size 100 --lease-seconds 3 \
+  >"$work/b.out" 2>"$work/b.err" || true
+before=$(sim_stat mutations)
+kill -CONT "$a"
+set +e; wait "$a"; set -e
+expect_eq "$(($(sim_stat mutations) - before))" 0 "creates sent by the resumed run for rows it no longer holds"
+expect_one_customer_per_row
+pass "a run resumed after the other run finished sent nothing"
