@@ -203,9 +203,10 @@ void Pool::Impl::dispatch(double now) {
     send_outgoing();
 }
 
-// Leases the next batch while the current ones still have rows to send: no barrier between batches.
-// The queue is kept at two rounds of requests (workers x rows per request): one round to send while
-// the next batch's refresh is in flight, and full documents under --rows-per-request.
+// Asks for the next batch while the current ones still have rows to send: no barrier between
+// batches. The queue is kept at two rounds of requests (workers x rows per request: one round to
+// send while the next batch's refresh is in flight, and full documents under --rows-per-request),
+// or at what k_lease_lead_seconds of sending takes when that is more (the lease is a commit away).
 void Pool::Impl::lease_more(double now) {
     if (stopping || now < lease_idle_until || lease_wanted) {
         return;
