@@ -17,7 +17,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -55,7 +57,6 @@ struct RunCommand {
     worker::PoolOptions pool;
     std::string api_url;
     std::string refresh_token_file;
-    bool refresh_token_argument = false; // --refresh-token given: refused, its value never echoed
     std::int64_t import_id = 0;
     bool retry_failed = false;
     bool json = false;
@@ -226,10 +227,6 @@ std::string refused_token_hint(const std::string& token_file, const std::string&
 
 int run_run(const GlobalOptions& global, RunCommand& command) {
     keep_secrets_out_of_core_dumps();
-    if (command.refresh_token_argument) {
-        throw UsageError("--refresh-token: a token on the command line is visible to every user of this machine "
-                         "(ps) and kept in shell history; set PRISMATIC_REFRESH_TOKEN or pass --refresh-token-file");
-    }
     if (!command.log_file.empty()) {
         refuse_database_as_output(command.log_file, global.db, "run --log-file");
     }
@@ -325,12 +322,6 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
         ->envname("PRISMATIC_URL");
     sub->add_option("--refresh-token-file", command.refresh_token_file,
                     "file holding the refresh token (else env PRISMATIC_REFRESH_TOKEN)");
-    // Not an option: without it, CLI11 would print the token back as an unexpected argument.
-    sub->add_option_function<std::string>("--refresh-token", [&command](const std::string&) {
-           command.refresh_token_argument = true;
-       })
-        ->expected(0, 1)
-        ->group("");
     sub->add_option("--import", command.import_id, "only rows of this import");
     sub->add_option("--rows-per-request", pool.rows_per_request,
                     "rows' mutations per GraphQL document, under aliases (1: one row per request)")
@@ -377,6 +368,35 @@ void refuse_database_as_output(const std::string& path, const std::string& db, c
     }
 }
 
+// A token typed as an option (--refresh-token, --token, --refresh_token=..., to any command) is
+// refused before CLI11 sees it: CLI11 would print its value back as an unexpected argument.
+void refuse_token_arguments(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view argument(argv[i]);
+        if (argument == "--") {
+            return;
+        }
+        if (argument.size() < 2 || argument[0] != '-') {
+            continue;
+        }
+        const std::string name(argument.substr(0, argument.find('=')));
+        const bool option_name = std::all_of(name.begin(), name.end(), [](unsigned char c) {
+            return std::isalnum(c) != 0 || c == '-' || c == '_';
+        });
+        if (!option_name) {
+            continue; // a value such as SQL that starts with "--", not an option
+        }
+        std::string lowered = name;
+        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (lowered.find("token") != std::string::npos && lowered != "--refresh-token-file") {
+            throw UsageError(name + ": a token on the command line is visible to every user of this machine (ps) "
+                             "and kept in shell history; set PRISMATIC_REFRESH_TOKEN or pass --refresh-token-file "
+                             "(the value given is not printed)");
+        }
+    }
+}
+
 int run(int argc, char** argv) {
     CLI::App app{"onboard: create Prismatic customers from a CSV, exactly once, and know what happened to every row"};
     app.set_version_flag("--version", std::string("onboard ") + ONBOARD_VERSION);
@@ -396,6 +416,7 @@ int run(int argc, char** argv) {
     check->callback([&] { exit_code = run_check(global); });
     add_report_commands(app, global, exit_code);
     try {
+        refuse_token_arguments(argc, argv);
         app.parse(argc, argv);
         if (const std::string problem = stdout_problem(); !problem.empty()) {
             std::cerr << "error: " << problem << '\n';

@@ -37,6 +37,14 @@ expect_usage_error "plain http would send the refresh token in clear text" \
 expect_usage_error "set PRISMATIC_REFRESH_TOKEN or pass --refresh-token-file" \
   onboard run --api-url http://127.0.0.1:9 --refresh-token typed-secret-4711
 ! grep -qF "typed-secret-4711" "$work/err" "$work/out" || fail "the token typed as an argument was printed"
+# The same for any command and any spelling (CLI11 printed these back as unexpected arguments).
+for typed in "--refresh-token typed-secret-4711 run" "import $work/c.csv --refresh-token typed-secret-4711" \
+  "status --refresh-token typed-secret-4711" "retry --refresh-token=typed-secret-4711" \
+  "run --api-url http://127.0.0.1:9 --refresh_token typed-secret-4711" "run --token typed-secret-4711"; do
+  # shellcheck disable=SC2086 # the words of each case are separate arguments
+  expect_usage_error "(the value given is not printed)" onboard $typed
+  ! grep -qF "typed-secret-4711" "$work/err" "$work/out" || fail "onboard $typed: the token was printed: $(cat "$work/err")"
+done
 expect_usage_error "--rate must be a number" onboard run --api-url http://127.0.0.1:9 --rate nan
 expect_usage_error "--timeout must be positive" onboard run --api-url http://127.0.0.1:9 --timeout inf
 expect_usage_error "--log-level: bogus not in" onboard status --log-level bogus
