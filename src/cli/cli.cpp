@@ -58,6 +58,7 @@ struct RunCommand {
     std::string api_url;
     std::string refresh_token_file;
     std::int64_t import_id = 0;
+    CLI::Option* import_option = nullptr; // given: only that import, which must exist (0 too)
     bool retry_failed = false;
     bool json = false;
     bool no_progress = false;
@@ -240,7 +241,7 @@ int run_run(const GlobalOptions& global, RunCommand& command) {
     options.api_url = !command.api_url.empty() ? command.api_url : job.default_server_url();
     check_api_url(options.api_url);
     options.refresh_token_file = command.refresh_token_file;
-    if (command.import_id > 0) {
+    if (command.import_option != nullptr && command.import_option->count() > 0) {
         options.import_id = command.import_id;
     }
     check_numeric_options(options);
@@ -322,7 +323,7 @@ void add_run(CLI::App& app, GlobalOptions& global, RunCommand& command, int& exi
         ->envname("PRISMATIC_URL");
     sub->add_option("--refresh-token-file", command.refresh_token_file,
                     "file holding the refresh token (else env PRISMATIC_REFRESH_TOKEN)");
-    sub->add_option("--import", command.import_id, "only rows of this import");
+    command.import_option = sub->add_option("--import", command.import_id, "only rows of this import");
     sub->add_option("--rows-per-request", pool.rows_per_request,
                     "rows' mutations per GraphQL document, under aliases (1: one row per request)")
         ->capture_default_str();

@@ -116,7 +116,12 @@ void add_import_option(CLI::App& command, ImportOption& import) {
 void print_status(store::Store& store, std::optional<std::int64_t> import_id, bool json) {
     if (import_id) {
         const auto summary = report::summarize(store, import_id);
-        write_output(json ? report::status_json({summary}, summary).dump() + "\n"
+        // The total is every import shown, not one import: no id or file of its own (README).
+        report::ImportSummary total = summary;
+        total.import_id.reset();
+        total.file_name.clear();
+        total.imported_at.clear();
+        write_output(json ? report::status_json({summary}, total).dump() + "\n"
                           : report::format_summary(summary),
                      "", "status");
         return;

@@ -40,6 +40,10 @@ expect_eq "$(jq -c '[.imports[0].succeeded, .imports[0].failed, .imports[0].reje
   "[3,1,1,0.6,5]" "status json counts"
 [ "$(jq '.total.latency_p95_ms >= .total.latency_p50_ms and .total.attempts >= 4' <<<"$json")" = true ] || fail "status timing"
 onboard status --import 1 | grep -q '^import 1 (c.csv, imported ' || fail "status --import"
+# One import's JSON: the import named in .imports, the total naming none (as README says).
+json=$(onboard status --import 1 --json)
+expect_eq "$(jq -c '[.imports[0].import_id, (.imports[0].file_name | split("/") | last), .total.import_id, .total.file_name, .total.imported_at, .total.rows]' <<<"$json")" \
+  '[1,"c.csv",null,null,null,5]' "status --import --json: the import and its total"
 COLUMNS=64 onboard status >"$work/narrow.txt" 2>"$work/narrow.err"
 expect_eq "$(head -1 "$work/narrow.txt" | tr -s ' ')" "import file rows succeeded failed rejected success" "narrow status table"
 grep -q '^status: 4 columns left out to fit 64 characters (pending, in_flight, unknown, superseded);' "$work/narrow.err" ||
