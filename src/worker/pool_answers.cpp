@@ -211,6 +211,7 @@ void Pool::Impl::on_lookup(Row& row, const Exchange& exchange, const http::Respo
         return;
     }
     if (response.status == 401 && row.sent_with && row.sent_with == row.batch->context && !row.sent_with->stale) {
+        record_failed_lookup(row, std::move(attempt), found);
         row.sent_with->stale = true;
         auto job = std::make_shared<ContextJob>();
         job->replaces = row.sent_with;
@@ -219,6 +220,7 @@ void Pool::Impl::on_lookup(Row& row, const Exchange& exchange, const http::Respo
         return;
     }
     if (++row.lookup_failures < std::max(options.max_attempts, k_min_lookup_tries)) {
+        record_failed_lookup(row, std::move(attempt), found);
         row_timers.emplace(store::now_unix() + backoff.delay(row.lookup_failures, std::nullopt), &row);
         return;
     }
@@ -236,6 +238,22 @@ void Pool::Impl::on_lookup(Row& row, const Exchange& exchange, const http::Respo
     unresolved.insert(row.leased.id);
     ++totals.unresolved;
     finish_row(row);
+}
+
+// A lookup that came to nothing is history too (every request made is): the row stays this run's,
+// still to be reconciled before anything is resent, as start_lookup left it.
+void Pool::Impl::record_failed_lookup(Row& row, store::AttemptRecord attempt, const LookupResult& found) {
+    store::RowUpdate update;
+    update.row_id = row.leased.id;
+    update.state = "in_flight";
+    update.error_class = row.last_error_class;
+    update.error_message = row.last_error_message;
+    update.counts_as_attempt = false;
+    update.maybe_created = true;
+    attempt.outcome = "retry";
+    attempt.error_class = found.error_class;
+    attempt.error_message = found.message;
+    record(std::move(attempt), std::move(update));
 }
 
 void Pool::Impl::on_context_step(const std::shared_ptr<ContextJob>& job, const http::Response& response) {

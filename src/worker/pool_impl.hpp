@@ -9,6 +9,7 @@
 #include "worker/pacing.hpp"
 #include "worker/pool.hpp"
 #include "worker/pool_state.hpp"
+#include "worker/reconcile.hpp"
 #include "workflow/rows.hpp"
 #include "workflow/runner.hpp"
 #include "workflow/workflow.hpp"
@@ -338,6 +339,7 @@ struct Pool::Impl {
     void on_row_result(Row& row, const Exchange& exchange, const http::Response& response,
                        const workflow::StepResult& result, workflow::Context context);
     void on_lookup(Row& row, const Exchange& exchange, const http::Response& response);
+    void record_failed_lookup(Row& row, store::AttemptRecord attempt, const LookupResult& found);
     void record_auth_retry(Row& row, store::AttemptRecord attempt, const std::string& message, const char* state);
     void on_auth_failure(Row& row, store::AttemptRecord attempt, const workflow::StepResult& result, int status);
     void on_context_step(const std::shared_ptr<ContextJob>& job, const http::Response& response);

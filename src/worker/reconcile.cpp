@@ -121,12 +121,18 @@ std::optional<double> parse_iso8601(std::string_view text) {
 LookupResult read_lookup(const http::Response& response, const core::Json& row_inputs,
                          std::optional<double> first_sent_at) {
     LookupResult result;
+    result.error_class = "graphql"; // an answer that says nothing usable, unless told otherwise below
     if (response.failure != http::Failure::none) {
         result.message = "lookup failed: " + response.failure_message;
+        result.error_class = "network";
         return result;
     }
     if (response.status != 200) {
         result.message = "lookup answered HTTP " + std::to_string(response.status);
+        result.error_class = response.status == 401 || response.status == 403 ? "auth"
+                             : response.status == 429                         ? "rate_limited"
+                             : response.status >= 500                         ? "server"
+                                                                              : "graphql";
         return result;
     }
     core::Json body;

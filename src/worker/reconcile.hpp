@@ -15,6 +15,7 @@ struct LookupResult {
     std::string customer_id;
     core::Json customer;   // {id, name, externalId} when found
     std::string message;   // why it failed
+    std::string error_class; // when failed: network, auth, rate_limited, server or graphql (README "Failure classes")
 };
 
 // Builds the `customers(externalId:)` query (or by name when the row has no externalId) that
