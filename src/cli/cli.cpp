@@ -6,6 +6,7 @@
 #include "cli/report_commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "http/url.hpp"
 #include "loader/importer.hpp"
 #include "report/filter.hpp"
@@ -398,6 +399,24 @@ void refuse_token_arguments(int argc, char** argv) {
     }
 }
 
+// CLI11 answers a mistyped command ("onboard stauts") with "A subcommand is required": name it
+// and the commands there are instead.
+void refuse_unknown_command(const CLI::App& app, int argc, char** argv) {
+    if (argc < 2 || argv[1][0] == '-') {
+        return; // an option first (--help, --version, --db ...): CLI11 says what is wrong
+    }
+    const std::string given = argv[1];
+    std::string known;
+    for (const CLI::App* command : app.get_subcommands({})) {
+        if (command->get_name() == given) {
+            return;
+        }
+        known += (known.empty() ? "" : ", ") + command->get_name();
+    }
+    throw UsageError("unknown command \"" + core::printable(given) + "\"; the commands are " + known +
+                     " (onboard --help)");
+}
+
 int run(int argc, char** argv) {
     CLI::App app{"onboard: create Prismatic customers from a CSV, exactly once, and know what happened to every row"};
     app.set_version_flag("--version", std::string("onboard ") + ONBOARD_VERSION);
@@ -418,6 +437,7 @@ int run(int argc, char** argv) {
     add_report_commands(app, global, exit_code);
     try {
         refuse_token_arguments(argc, argv);
+        refuse_unknown_command(app, argc, argv);
         app.parse(argc, argv);
         if (const std::string problem = stdout_problem(); !problem.empty()) {
             std::cerr << "error: " << problem << '\n';

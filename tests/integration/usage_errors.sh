@@ -49,6 +49,7 @@ expect_usage_error "--rate must be a number" onboard run --api-url http://127.0.
 expect_usage_error "--timeout must be positive" onboard run --api-url http://127.0.0.1:9 --timeout inf
 expect_usage_error "--log-level: bogus not in" onboard status --log-level bogus
 expect_usage_error "run: no import with id 9" onboard run --api-url http://127.0.0.1:9 --import 9
+expect_usage_error 'unknown command "stauts"; the commands are import, run, check, status' onboard stauts --json
 # 0 and negative ids are ids too, of no import: they once ran every import.
 expect_usage_error "run: no import with id 0" onboard run --api-url http://127.0.0.1:9 --import 0
 expect_usage_error "run: no import with id -5" onboard run --api-url http://127.0.0.1:9 --import -5
