@@ -2,7 +2,6 @@
 #include "store/store.hpp"
 
 #include <algorithm>
-#include <map>
 #include <optional>
 #include <tuple>
 
@@ -384,34 +383,16 @@ std::optional<double> Store::next_due_time(std::optional<std::int64_t> import_id
     });
 }
 
-std::vector<StateCounts> Store::state_counts() {
-    return guarded("state counts", [&] {
-        auto& select = cached("SELECT i.id, i.file_name, r.state, COUNT(r.id) FROM imports i "
-                              "LEFT JOIN rows r ON r.import_id = i.id GROUP BY i.id, r.state ORDER BY i.id");
+std::int64_t Store::rows_left(std::optional<std::int64_t> import_id) {
+    return guarded("rows left", [&] {
+        // Each count walks one partial index (rows_pending, rows_in_flight, rows_unknown).
+        auto& select = cached("SELECT (SELECT count(*) FROM rows WHERE state = 'pending' AND (?1 IS NULL OR import_id = ?1)) + "
+                              "(SELECT count(*) FROM rows WHERE state = 'in_flight' AND (?1 IS NULL OR import_id = ?1)) + "
+                              "(SELECT count(*) FROM rows WHERE state = 'outcome_unknown' AND (?1 IS NULL OR import_id = ?1))");
         ResetOnExit reset(select);
-        std::vector<StateCounts> out;
-        StateCounts total;
-        const std::map<std::string, std::int64_t StateCounts::*> fields = {
-            {"pending", &StateCounts::pending},     {"in_flight", &StateCounts::in_flight},
-            {"succeeded", &StateCounts::succeeded}, {"failed", &StateCounts::failed},
-            {"outcome_unknown", &StateCounts::outcome_unknown}, {"rejected", &StateCounts::rejected},
-            {"superseded", &StateCounts::superseded}};
-        while (select.executeStep()) {
-            const std::int64_t id = select.getColumn(0).getInt64();
-            if (out.empty() || out.back().import_id != id) {
-                out.push_back(StateCounts{});
-                out.back().import_id = id;
-                out.back().file_name = select.getColumn(1).getString();
-            }
-            const auto field = fields.find(select.getColumn(2).getString());
-            if (field != fields.end()) {
-                const std::int64_t count = select.getColumn(3).getInt64();
-                out.back().*(field->second) += count;
-                total.*(field->second) += count;
-            }
-        }
-        out.push_back(total);
-        return out;
+        bind_import(select, 1, import_id);
+        select.executeStep();
+        return select.getColumn(0).getInt64();
     });
 }
 

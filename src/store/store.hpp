@@ -254,8 +254,9 @@ public:
     // Earliest next_attempt_at among pending rows, if any wait for a retry.
     std::optional<double> next_due_time(std::optional<std::int64_t> import_id);
 
-    // --- status ---
-    std::vector<StateCounts> state_counts(); // one per import, then a total with import_id 0
+    // The rows a run has still to do (pending, due or not, in flight, or of unknown outcome), of one
+    // import or all: counted on the queue's partial indexes, not over every row.
+    std::int64_t rows_left(std::optional<std::int64_t> import_id);
 
 private:
     // A prepared statement kept for the life of the Store, reset (callers bind every parameter).

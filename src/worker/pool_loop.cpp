@@ -420,14 +420,7 @@ RunTotals Pool::Impl::run(const std::atomic<int>& interrupts, const ProgressCall
     store.make_commits_durable();
     expire_dead_owners(store);
     run_id = store.begin_run(options.owner, options.api_url, options.workers, options.batch_size);
-    for (const auto& counts : store.state_counts()) {
-        if (counts.import_id == 0 || (options.import_id && counts.import_id == *options.import_id)) {
-            totals.to_do = counts.pending + counts.in_flight + counts.outcome_unknown;
-            if (options.import_id) {
-                break;
-            }
-        }
-    }
+    totals.to_do = store.rows_left(options.import_id);
     double last_progress = 0;
     double last_dead_check = started;
     while (true) {

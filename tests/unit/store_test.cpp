@@ -548,31 +548,29 @@ TEST_CASE("extending leases keeps rows from being taken over", "[store]") {
     CHECK(rows.size() == 1);
 }
 
-TEST_CASE("state counts are given per import and in total", "[store]") {
+TEST_CASE("the rows left to do are pending, in flight or of unknown outcome, per import or in all", "[store]") {
     Store db(":memory:");
     const auto run = db.begin_run("me", "http://127.0.0.1:1", 1, 10);
     const auto a = db.create_import(info("a.csv", "sha-a"));
-    db.queue_row(a, new_row(2, "A", std::nullopt));
-    db.queue_row(a, new_row(3, "B", std::nullopt));
-    db.reject_row(a, 4, {}, core::Json::object(), "x");
+    for (int line = 2; line <= 6; ++line) {
+        db.queue_row(a, new_row(line, "A" + std::to_string(line), std::nullopt));
+    }
+    db.reject_row(a, 7, {}, core::Json::object(), "x");
     const auto b = db.create_import(info("b.csv", "sha-b"));
     db.queue_row(b, new_row(2, "C", std::nullopt));
     std::vector<store::LeasedRow> rows;
-    db.lease_batch(run, "me", 1, 1000, 60, std::nullopt, rows);
-    finish(db, rows.at(0).id, "succeeded", "succeeded");
-    const auto counts = db.state_counts();
-    REQUIRE(counts.size() == 3);
-    CHECK(counts[0].import_id == a);
-    CHECK(counts[0].file_name == "a.csv");
-    CHECK(counts[0].succeeded == 1);
-    CHECK(counts[0].pending == 1);
-    CHECK(counts[0].rejected == 1);
-    CHECK(counts[0].total() == 3);
-    CHECK(counts[1].file_name == "b.csv");
-    CHECK(counts[1].pending == 1);
-    CHECK(counts[2].import_id == 0);
-    CHECK(counts[2].pending == 2);
-    CHECK(counts[2].total() == 4);
+    db.lease_batch(run, "me", 3, 1000, 60, a, rows);
+    REQUIRE(rows.size() == 3);
+    finish(db, rows.at(0).id, "succeeded", "succeeded"); // done
+    finish(db, rows.at(1).id, "failed", "failed");       // done
+    db.database().exec("UPDATE rows SET state = 'outcome_unknown', lease_owner = NULL WHERE id = " +
+                       std::to_string(rows.at(2).id));
+    db.lease_batch(run, "me", 1, 1000, 60, a, rows); // one more of a in flight
+    // a: 1 outcome_unknown + 1 in flight + 1 pending (the rejected and the finished rows are not left).
+    CHECK(db.rows_left(a) == 3);
+    CHECK(db.rows_left(b) == 1);
+    CHECK(db.rows_left(std::nullopt) == 4);
+    CHECK(db.rows_left(99) == 0);
 }
 
 TEST_CASE("import counts are recounted from the rows", "[store]") {
