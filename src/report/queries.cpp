@@ -98,6 +98,15 @@ core::Json file_strings(const std::string& text, const std::string& what) {
     return fields;
 }
 
+// A malformed record's text as the export gives it: a NUL byte (why such a record was rejected)
+// shows as U+2400 "␀", so the export stays a text file that imports again, one row per problem.
+std::string shown_record(std::string text) {
+    for (auto at = text.find('\0'); at != std::string::npos; at = text.find('\0', at)) {
+        text.replace(at, 1, "\xE2\x90\x80");
+    }
+    return text;
+}
+
 std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64_t> import_id,
                                    ColumnUnion& columns) {
     SqlWhere where;
@@ -119,7 +128,7 @@ std::vector<FailedRow> failed_rows(store::Store& store, std::optional<std::int64
                       column_value(select.getColumn(4)),
                       column_value(select.getColumn(5)),
                       column_value(select.getColumn(6)),
-                      select.getColumn(7).isNull() ? core::Json("") : core::Json(select.getColumn(7).getString()),
+                      select.getColumn(7).isNull() ? core::Json("") : core::Json(shown_record(select.getColumn(7).getString())),
                       core::Json(store::row_reference(select.getColumn(8).getString(), select.getColumn(3).getInt64()))};
         columns.add(row.import_id,
                     file_strings(select.getColumn(2).getString(), "imports.columns"));

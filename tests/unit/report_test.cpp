@@ -461,6 +461,18 @@ TEST_CASE("the failed export gives the source columns in file order plus line, c
           "\r\n");
 }
 
+TEST_CASE("a record rejected for a NUL byte is exported with the byte shown as U+2400", "[report]") {
+    Store store(":memory:");
+    const auto id = add_import(store, "c.csv", R"(["name","externalId"])");
+    add_row(store, id, 3, "rejected", "[]", "invalid_input", "NUL byte in field 1 (is this a text file?)");
+    SQLite::Statement raw(store.database(), "UPDATE rows SET raw_record = ? WHERE line = 3");
+    raw.bind(1, std::string("Acme\0Ltd,A-1", 12));
+    raw.exec();
+    const std::string exported = csv(onboard::report::export_failed(store, id), CsvSafety::round_trip);
+    CHECK(exported.find('\0') == std::string::npos);
+    CHECK(exported.find("\"Acme\xE2\x90\x80Ltd,A-1\"") != std::string::npos);
+}
+
 TEST_CASE(
     "a failed name with a comma, a quote and a line break is exported as one quoted csv field",
     "[report]") {
