@@ -37,19 +37,9 @@ struct Tally {
     void add_attempt(std::optional<std::int64_t> run, double duration_ms, std::string_view started_at,
                      double started_julian_day) {
         durations.push_back(duration_ms);
-        if (first_request_at.empty() || started_at < first_request_at) {
-            first_request_at = started_at;
-        }
-        if (last_request_at.empty() || started_at > last_request_at) {
-            last_request_at = started_at;
-        }
+        note_requests(started_at, started_at);
         const double start = started_julian_day * 86400.0;
-        const double end = start + duration_ms / 1000.0;
-        const auto [span, added] = runs.try_emplace(run, start, end);
-        if (!added) {
-            span->second.first = std::min(span->second.first, start);
-            span->second.second = std::max(span->second.second, end);
-        }
+        widen_run(run, start, start + duration_ms / 1000.0);
     }
 
     void merge(const Tally& other) {
@@ -57,18 +47,30 @@ struct Tally {
             counts.*field += other.counts.*field;
         }
         durations.insert(durations.end(), other.durations.begin(), other.durations.end());
-        if (!other.first_request_at.empty() && (first_request_at.empty() || other.first_request_at < first_request_at)) {
-            first_request_at = other.first_request_at;
-        }
-        if (other.last_request_at > last_request_at) {
-            last_request_at = other.last_request_at;
+        if (!other.first_request_at.empty()) {
+            note_requests(other.first_request_at, other.last_request_at);
         }
         for (const auto& [run, span] : other.runs) {
-            const auto [mine, added] = runs.try_emplace(run, span);
-            if (!added) {
-                mine->second.first = std::min(mine->second.first, span.first);
-                mine->second.second = std::max(mine->second.second, span.second);
-            }
+            widen_run(run, span.first, span.second);
+        }
+    }
+
+    // Requests started from `first` to `last` (ISO 8601 text sorts as time does).
+    void note_requests(std::string_view first, std::string_view last) {
+        if (first_request_at.empty() || first < first_request_at) {
+            first_request_at = first;
+        }
+        if (last_request_at.empty() || last > last_request_at) {
+            last_request_at = last;
+        }
+    }
+
+    // Run `run` also had requests from `start` to `end` seconds.
+    void widen_run(std::optional<std::int64_t> run, double start, double end) {
+        const auto [span, added] = runs.try_emplace(run, start, end);
+        if (!added) {
+            span->second.first = std::min(span->second.first, start);
+            span->second.second = std::max(span->second.second, end);
         }
     }
 
